@@ -1,0 +1,314 @@
+"""The command-line front end: ``gdstudio [gui|train|explain|datasets] ...``.
+
+Exit status (DESIGN.md §6): 0 success; 2 bad input (one line on stderr naming the flag or file, no traceback);
+3 a run that diverged; 1 anything else. Progress goes to stderr; ``--json`` results to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+import traceback
+
+from gdstudio import __version__
+from gdstudio import config as cfg
+from gdstudio.config import ConfigError, GDStudioError
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_DIVERGED = 0, 1, 2, 3
+
+
+class UsageError(Exception):
+    """Bad command-line input: printed as one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, no usage block: the message names the flag
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def _flag_type(check, flag):
+    """An argparse type that validates with ``check`` and names ``flag`` in its message."""
+
+    def convert(text):
+        try:
+            return check(text)
+        except ConfigError as exc:
+            message, name = str(exc), check.__name__.removeprefix("check_")
+            raise argparse.ArgumentTypeError(message.removeprefix(name + " ")) from None
+
+    convert.__name__ = flag
+    return convert
+
+
+def _positive_number(name):
+    def check(text):
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be a number, got {text!r}") from None
+        if not (value > 0 and math.isfinite(value)):
+            raise argparse.ArgumentTypeError(f"{name} must be > 0, got {text!r}")
+        return value
+
+    return check
+
+
+def _whole_number(name, minimum):
+    def check(text):
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be a whole number, got {text!r}") from None
+        if not math.isfinite(value) or value != int(value) or value < minimum:
+            raise argparse.ArgumentTypeError(f"{name} must be a whole number >= {minimum}, got {text!r}")
+        return int(value)
+
+    return check
+
+
+def _score(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"score must be a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"score must be a finite number, got {text!r}")
+    return value
+
+
+def _add_training_flags(parser, defaults_note=" (default: the data set's)"):
+    parser.add_argument("--dataset", default="digits", help="data set name (see `gdstudio datasets`; "
+                        "default: digits)")
+    parser.add_argument("--data", metavar="PATH", help="archive or folder holding the data set "
+                        "(default: the cache folder)")
+    parser.add_argument("--loss", choices=cfg.LOSSES, default="softmax", help="loss function (default: softmax)")
+    parser.add_argument("--reg", type=_flag_type(cfg.check_reg, "--reg"), help="L2 strength λ" + defaults_note)
+    parser.add_argument("--lr", type=_flag_type(cfg.check_lr, "--lr"), help="step size α" + defaults_note)
+    parser.add_argument("--batch-size", type=_flag_type(cfg.check_batch_size, "--batch-size"),
+                        help="mini-batch size, 1 = strict SGD" + defaults_note)
+    length = parser.add_mutually_exclusive_group()
+    length.add_argument("--epochs", type=_positive_number("--epochs"), help="passes over the training split"
+                        + defaults_note)
+    length.add_argument("--steps", type=_whole_number("--steps", 1), help="number of mini-batch steps")
+    parser.add_argument("--budget", type=_whole_number("--budget", 1),
+                        help="for the search strategies: mini-batch loss evaluations to spend")
+    parser.add_argument("--seed", type=_whole_number("--seed", 0), default=0, help="random seed (default: 0)")
+    parser.add_argument("--backend", choices=cfg.BACKENDS, default="auto", help="compute backend (default: auto)")
+    parser.add_argument("--strategy", choices=cfg.STRATEGIES, default="sgd", help="optimiser (default: sgd)")
+    parser.add_argument("--init-scale", type=_positive_number("--init-scale"),
+                        help="W starts as init_scale·randn" + defaults_note)
+    parser.add_argument("--preprocess", choices=cfg.PREPROCESSINGS,
+                        help="unit: (pixels − mean)/max; raw: pixels − mean, as the lecture" + defaults_note)
+    parser.add_argument("--threads", type=_whole_number("--threads", 1), help="CPU threads (default: all)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="gdstudio", description="GD Studio: watch a linear image classifier learn.")
+    parser.add_argument("--version", action="version", version=f"gdstudio {__version__}")
+    commands = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
+
+    gui = commands.add_parser("gui", help="open the window (the default)")
+    gui.add_argument("--dataset", default=None, help="data set to open with (default: the last one, or digits)")
+
+    train = commands.add_parser("train", help="train headless and print the result")
+    _add_training_flags(train)
+    train.add_argument("--out", metavar="DIR", help="save the run (config.json, metrics.csv, weights.npz) in DIR")
+    train.add_argument("--json", action="store_true", help="print one JSON object with the result on stdout")
+    train.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
+
+    explain = commands.add_parser("explain", help="one image's SVM and softmax loss, step by step")
+    explain.add_argument("--scores", type=_score, nargs="+", required=True, metavar="S",
+                         help="the image's class scores, e.g. 0.8 0.3 -0.4")
+    explain.add_argument("--label", type=_whole_number("--label", 0), required=True,
+                         help="index of the correct class")
+    explain.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+    datasets = commands.add_parser("datasets", help="list the data sets, or download one")
+    datasets.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    datasets_commands = datasets.add_subparsers(dest="datasets_command", parser_class=_Parser, metavar="ACTION")
+    download = datasets_commands.add_parser("download", help="download a data set into the cache folder")
+    download.add_argument("name", help="cifar10, mnist or fashion-mnist")
+    download.add_argument("--quiet", action="store_true", help="no progress bar")
+    return parser
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Commands
+
+
+def _json_number(value):
+    return value if not (isinstance(value, float) and not math.isfinite(value)) else None
+
+
+def _print_json(document) -> None:
+    print(json.dumps(document, indent=2, default=_json_number))
+
+
+def cmd_train(args) -> int:
+    from tqdm import tqdm
+
+    from gdstudio.engine.progress import DIVERGED
+    from gdstudio.engine.runs import save_run
+    from gdstudio.engine.session import Session
+
+    config = cfg.TrainConfig(dataset=args.dataset, loss=args.loss, reg=args.reg, lr=args.lr,
+                             batch_size=args.batch_size, epochs=args.epochs, steps=args.steps, seed=args.seed,
+                             strategy=args.strategy, backend=args.backend, init_scale=args.init_scale,
+                             preprocess=args.preprocess, budget=args.budget, threads=args.threads)
+    started = time.perf_counter()
+    session = Session(config, data_path=args.data)
+    c = session.config
+    if args.out:
+        _check_out_folder(args.out)
+    print(f"gdstudio: training {c.loss} on {c.dataset} ({len(session.dataset.y_train):,} train images, "
+          f"D = {session.dataset.num_features}, C = {session.dataset.num_classes}) with {c.strategy} on "
+          f"{session.backend.name}: α = {c.lr:g}, λ = {c.reg:g}, batch {c.batch_size}, preprocessing "
+          f"{c.preprocess}", file=sys.stderr)
+    if c.steps is not None:
+        total, unit, measure = c.steps, "step", (lambda p: p.step)
+    elif c.budget is not None:
+        total, unit, measure = c.budget, "eval", (lambda p: p.evaluations)
+    else:
+        total, unit, measure = c.epochs, "epoch", (lambda p: round(p.epoch, 4))
+    bar = tqdm(total=total, unit=unit, file=sys.stderr, disable=args.quiet or None, dynamic_ncols=True,
+               bar_format="{l_bar}{bar}| {n:.4g}/{total_fmt} [{elapsed}<{remaining}{postfix}]")
+    last = None
+    try:
+        for last in session.run():
+            bar.update(measure(last) - bar.n)
+            postfix = {"loss": f"{last.loss:.4g}"}
+            if last.val_accuracy is not None:
+                postfix["val"] = f"{last.val_accuracy:.3f}"
+            bar.set_postfix(postfix, refresh=False)
+    except KeyboardInterrupt:
+        bar.close()
+        print("gdstudio: interrupted", file=sys.stderr)
+        return 130
+    bar.close()
+    seconds = time.perf_counter() - started
+    final = dict(last.final)
+    if args.out:
+        save_run(args.out, session, final)
+        print(f"gdstudio: run saved in {args.out}", file=sys.stderr)
+    summary = {"status": last.status, "loss": final.get("train_loss", math.nan) + session.reg * float(
+        (session.W.astype("float64") ** 2).sum()), "train_accuracy": final.get("train_accuracy"),
+        "val_accuracy": final.get("val_accuracy"), "test_accuracy": final.get("test_accuracy"),
+        "steps": session.step, "epochs": session.epoch, "evaluations": session.evaluations,
+        "seconds": seconds, "backend": session.backend.name, "dataset": c.dataset, "loss_function": c.loss,
+        "strategy": c.strategy, "lr": session.lr, "reg": session.reg, "batch_size": session.batch_size,
+        "message": last.message}
+    if last.status == DIVERGED:
+        print(f"gdstudio: diverged: {last.message}", file=sys.stderr)
+    else:
+        print(f"gdstudio: {last.status}: loss {summary['loss']:.4g}, accuracy train "
+              f"{summary['train_accuracy']:.3f} / val {summary['val_accuracy']:.3f} / test "
+              f"{summary['test_accuracy']:.3f} after {session.step:,} steps in {seconds:.2f} s", file=sys.stderr)
+    if args.json:
+        _print_json({k: _json_number(v) for k, v in summary.items()})
+    return EXIT_DIVERGED if last.status == DIVERGED else EXIT_OK
+
+
+def _check_out_folder(path) -> None:
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise UsageError(f"gdstudio train: argument --out: {path} exists and is not a folder")
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        raise UsageError(f"gdstudio train: argument --out: folder {parent} does not exist")
+
+
+def cmd_explain(args) -> int:
+    from gdstudio.engine.explain import explain_scores, explain_text
+
+    if args.label >= len(args.scores):
+        raise UsageError(f"gdstudio explain: argument --label: must be a class index in 0..{len(args.scores) - 1}, "
+                         f"got {args.label}")
+    if len(args.scores) < 2:
+        raise UsageError("gdstudio explain: argument --scores: give at least two scores, one per class")
+    result = explain_scores(args.scores, args.label)
+    if args.json:
+        _print_json(result)
+    else:
+        print(explain_text(result))
+    return EXIT_OK
+
+
+def cmd_datasets(args) -> int:
+    from gdstudio.data import registry
+
+    if args.datasets_command == "download":
+        return _download(args, registry)
+    rows = registry.dataset_status()
+    if args.json:
+        _print_json({"cache_dir": str(registry.cache_dir()), "datasets": rows})
+        return EXIT_OK
+    print(f"{'name':<15} {'present':<8} {'size':>10}  where")
+    for row in rows:
+        size = f"{row['size'] / 1e6:.1f} MB" if row.get("size") else ""
+        print(f"{row['name']:<15} {'yes' if row['present'] else 'no':<8} {size:>10}  {row['where']}")
+    print(f"\ncache folder: {registry.cache_dir()} (set GDSTUDIO_DATA_DIR to move it); "
+          "`gdstudio datasets download NAME` fetches one, `--data PATH` uses an archive you have.")
+    return EXIT_OK
+
+
+def _download(args, registry) -> int:
+    from tqdm import tqdm
+
+    if args.name not in registry.DATASETS:
+        raise UsageError(f"gdstudio datasets download: unknown data set {args.name!r}; choose one of "
+                         + ", ".join(n for n, s in registry.DATASETS.items() if not s.builtin))
+    if registry.DATASETS[args.name].builtin:
+        print(f"gdstudio: {args.name} is built in; nothing to download", file=sys.stderr)
+        return EXIT_OK
+    bars = {}
+
+    def progress(done, total, name=""):
+        bar = bars.get(name)
+        if bar is None:
+            bar = bars[name] = tqdm(total=total, unit="B", unit_scale=True, desc=name or args.name,
+                                    file=sys.stderr, disable=args.quiet or None)
+        bar.update(done - bar.n)
+
+    try:
+        path = registry.download_dataset(args.name, progress=progress)
+    finally:
+        for bar in bars.values():
+            bar.close()
+    print(f"gdstudio: {args.name} is in {path}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_gui(args) -> int:
+    from gdstudio.gui.app import main as gui_main
+
+    return gui_main(dataset=getattr(args, "dataset", None))
+
+
+COMMANDS = {"train": cmd_train, "explain": cmd_explain, "datasets": cmd_datasets, "gui": cmd_gui}
+
+
+def main(argv=None) -> int:
+    """Entry point of the ``gdstudio`` command; returns the exit status."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        args = build_parser().parse_args(argv)
+        return COMMANDS[args.command or "gui"](args)
+    except UsageError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_USAGE
+    except GDStudioError as exc:
+        print(f"gdstudio: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE if isinstance(exc, (ConfigError, cfg.DataError)) and not isinstance(
+            exc, cfg.DownloadError) else EXIT_ERROR
+    except KeyboardInterrupt:
+        print("gdstudio: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # the last line of defence: one readable line, details on request
+        if os.environ.get("GDSTUDIO_DEBUG"):
+            traceback.print_exc()
+        print(f"gdstudio: internal error: {type(exc).__name__}: {exc} (set GDSTUDIO_DEBUG=1 for details)",
+              file=sys.stderr)
+        return EXIT_ERROR

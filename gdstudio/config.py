@@ -1,0 +1,238 @@
+"""Hyperparameters, name tables and every numeric knob of GD Studio.
+
+This module is the bottom layer: it imports nothing else from :mod:`gdstudio`, so every other layer may use it.
+``TrainConfig`` is frozen and validated once, with plain messages that name the flag a user typed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+# --------------------------------------------------------------------------------------------------------------
+# Errors. Each one carries a message meant for a person; the CLI prints it as one line and exits 2.
+
+
+class GDStudioError(Exception):
+    """Base class of the errors that the project raises on purpose, with a message meant for a user."""
+
+
+class ConfigError(GDStudioError, ValueError):
+    """A hyperparameter or option is out of range; the message names the option."""
+
+
+class DataError(GDStudioError):
+    """A data set, file or archive is missing, unreadable or malformed; the message names the file."""
+
+
+class DownloadError(DataError):
+    """A download failed (network, HTTP status, size or checksum); nothing complete-looking was left behind."""
+
+
+class GDStudioWarning(UserWarning):
+    """Warnings of the project itself; the test suite turns them into errors."""
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Name tables.
+
+LOSSES = ("svm", "softmax")
+LOSS_IDS = {"svm": 0, "softmax": 1}
+LOSS_TITLES = {"svm": "Multiclass SVM", "softmax": "Softmax"}
+STRATEGIES = ("sgd", "random-search", "random-local-search")
+BACKENDS = ("auto", "cpu", "cuda", "numpy")
+PREPROCESSINGS = ("unit", "raw")
+"""``unit``: subtract the mean image, divide by the largest pixel value (255 or 16); ``raw``: subtract the mean
+image only, as the lecture does on CIFAR-10 (its step sizes are then ≈ 255² smaller, λ ≈ 255² larger)."""
+
+# --------------------------------------------------------------------------------------------------------------
+# Numeric knobs.
+
+SVM_MARGIN = 1.0
+CHUNK_SECONDS = 0.03
+"""Wall time one chunk of training steps aims at; progress is reported once per chunk."""
+MAX_CHUNK_STEPS = 100_000
+DIVERGENCE_FACTOR = 1.0e4
+"""A loss above this many times its starting value (or above ``DIVERGENCE_FLOOR``) counts as diverged."""
+DIVERGENCE_FLOOR = 1.0e4
+EVALS_PER_EPOCH = 4
+"""Train/validation accuracy is measured this many times per epoch (at least every ``EVAL_MAX_STEPS`` steps)."""
+EVAL_MAX_STEPS = 500
+EVAL_SUBSET = 1000
+"""Live train/validation accuracy uses a fixed subset of at most this many examples of each split."""
+EVAL_BLOCK_ROWS = 256
+SPLIT_SEED = 20_240_531
+"""Seed of the fixed train/validation/test splits of the data sets that ship without one."""
+HISTORY_LIMIT = 200_000
+"""The history keeps every step until it holds this many points, then halves its resolution (decimation)."""
+SEARCH_STEP_SCALE = 1.0
+"""Random local search steps by ``SEARCH_STEP_SCALE · init_scale · randn``."""
+GRADCHECK_STEP = 1e-5
+GRADCHECK_GOOD = 1e-7
+GRADCHECK_WRONG = 1e-2
+CUDA_THREADS_PER_BLOCK = 128
+REG_RANGE = (0.0, 1e8)
+MAX_BATCH_SIZE = 1_000_000
+DOWNLOAD_TIMEOUT_S = 30.0
+DOWNLOAD_CHUNK_BYTES = 1 << 16
+MAX_ARCHIVE_MEMBER_BYTES = 512 * 1024 * 1024
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Hyperparameters.
+
+
+def _require_number(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{name} must be a number, got {value!r}") from None
+    value = float(value)
+    if math.isnan(value):
+        raise ConfigError(f"{name} must be a number, got nan")
+    return value
+
+
+def _require_int(name: str, value: Any) -> int:
+    if isinstance(value, bool):
+        raise ConfigError(f"{name} must be a whole number, got {value!r}")
+    if isinstance(value, int):
+        return value
+    number = _require_number(name, value)
+    if not math.isfinite(number) or number != int(number):
+        raise ConfigError(f"{name} must be a whole number, got {value!r}")
+    return int(number)
+
+
+def _require_choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
+    return value
+
+
+def check_lr(value: Any) -> float:
+    lr = _require_number("lr", value)
+    if not lr > 0 or not math.isfinite(lr):
+        raise ConfigError(f"lr must be > 0 and finite, got {value!r}")
+    return lr
+
+
+def check_reg(value: Any) -> float:
+    reg = _require_number("reg", value)
+    if not math.isfinite(reg) or reg < 0:
+        raise ConfigError(f"reg must be >= 0 and finite, got {value!r}")
+    if reg > REG_RANGE[1]:
+        raise ConfigError(f"reg must be at most {REG_RANGE[1]:g}, got {reg:g}")
+    return reg
+
+
+def check_batch_size(value: Any) -> int:
+    batch_size = _require_int("batch_size", value)
+    if not 1 <= batch_size <= MAX_BATCH_SIZE:
+        raise ConfigError(f"batch_size must be between 1 and {MAX_BATCH_SIZE:,}, got {batch_size}")
+    return batch_size
+
+
+def check_loss(value: Any) -> str:
+    return _require_choice("loss", value, LOSSES)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that defines a training run; validated when made.
+
+    ``None`` for ``lr``, ``reg``, ``batch_size``, ``epochs``, ``init_scale`` and ``preprocess`` means "the data
+    set's default"; :meth:`with_defaults` fills them in from a data set's defaults.
+    """
+
+    dataset: str = "digits"
+    loss: str = "softmax"
+    reg: float | None = None
+    lr: float | None = None
+    batch_size: int | None = None
+    epochs: float | None = None
+    steps: int | None = None
+    seed: int = 0
+    strategy: str = "sgd"
+    backend: str = "auto"
+    init_scale: float | None = None
+    preprocess: str | None = None
+    budget: int | None = None
+    """Budget of mini-batch loss evaluations for the search strategies (``None``: what ``epochs`` allows)."""
+    threads: int | None = None
+    extra: dict = field(default_factory=dict, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        if not isinstance(self.dataset, str) or not self.dataset:
+            raise ConfigError(f"dataset must be a name, got {self.dataset!r}")
+        set_(self, "loss", check_loss(self.loss))
+        set_(self, "strategy", _require_choice("strategy", self.strategy, STRATEGIES))
+        set_(self, "backend", _require_choice("backend", self.backend, BACKENDS))
+        if self.preprocess is not None:
+            set_(self, "preprocess", _require_choice("preprocess", self.preprocess, PREPROCESSINGS))
+        if self.reg is not None:
+            set_(self, "reg", check_reg(self.reg))
+        if self.lr is not None:
+            set_(self, "lr", check_lr(self.lr))
+        if self.batch_size is not None:
+            set_(self, "batch_size", check_batch_size(self.batch_size))
+        if self.epochs is not None:
+            epochs = _require_number("epochs", self.epochs)
+            if not (epochs > 0 and math.isfinite(epochs)):
+                raise ConfigError(f"epochs must be > 0, got {self.epochs!r}")
+            set_(self, "epochs", epochs)
+        if self.steps is not None:
+            steps = _require_int("steps", self.steps)
+            if steps <= 0:
+                raise ConfigError(f"steps must be > 0, got {self.steps!r}")
+            set_(self, "steps", steps)
+        if self.budget is not None:
+            budget = _require_int("budget", self.budget)
+            if budget <= 0:
+                raise ConfigError(f"budget must be > 0, got {self.budget!r}")
+            set_(self, "budget", budget)
+        seed = _require_int("seed", self.seed)
+        if not 0 <= seed < 2**63:
+            raise ConfigError(f"seed must be between 0 and 2**63 - 1, got {seed}")
+        set_(self, "seed", seed)
+        if self.init_scale is not None:
+            init_scale = _require_number("init_scale", self.init_scale)
+            if not (init_scale >= 0 and math.isfinite(init_scale)):
+                raise ConfigError(f"init_scale must be >= 0 and finite, got {self.init_scale!r}")
+            set_(self, "init_scale", init_scale)
+        if self.threads is not None:
+            threads = _require_int("threads", self.threads)
+            if threads < 1:
+                raise ConfigError(f"threads must be >= 1, got {self.threads!r}")
+            set_(self, "threads", threads)
+
+    def replace(self, **changes: Any) -> "TrainConfig":
+        """A copy with ``changes`` applied and validated."""
+        return dataclasses.replace(self, **changes)
+
+    def with_defaults(self, defaults: dict[str, Any]) -> "TrainConfig":
+        """Fill every ``None`` field that ``defaults`` names."""
+        missing = {k: v for k, v in defaults.items() if getattr(self, k, 0) is None}
+        if self.steps is not None:
+            missing.pop("epochs", None)
+        return self.replace(**missing) if missing else self
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data.pop("extra")
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
+        """Build from a dict such as ``config.json``; unknown keys are refused (a plain message, not a TypeError)."""
+        if not isinstance(data, dict):
+            raise ConfigError("config must be a JSON object")
+        known = {f.name for f in dataclasses.fields(cls)} - {"extra"}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"unknown config keys: {', '.join(unknown)}")
+        return cls(**data)

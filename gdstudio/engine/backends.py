@@ -1,0 +1,168 @@
+"""Backends: the same training chunk and evaluation on the NumPy reference or the Numba CPU kernels.
+
+A backend owns nothing but its work buffers; the session owns the weights, the data and the RNG.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from gdstudio.config import EVAL_BLOCK_ROWS, ConfigError
+from gdstudio.data.dataset import Preprocess
+from gdstudio.kernels import reference
+
+STATUS_OK, STATUS_NONFINITE, STATUS_TOO_LARGE = 0, 1, 2
+
+# Problems at least this large (batch × D × C multiply-adds per step) use the parallel kernels.
+PARALLEL_MIN_WORK = 300_000
+
+
+@dataclass
+class ChunkResult:
+    """What one chunk of steps did: per-step arrays (length ``steps``) and where it stopped."""
+
+    steps: int
+    position: int
+    status: int
+    loss: np.ndarray
+    data_loss: np.ndarray
+    correct: np.ndarray
+    batch: np.ndarray
+
+
+class NumpyBackend:
+    """The reference kernels, one Python-level step at a time, float64. Slow; the ground truth."""
+
+    name = "numpy"
+    dtype = np.float64
+
+    def __init__(self, X, y, preprocess: Preprocess, threads: int | None = None) -> None:
+        self.X, self.y, self.preprocess = X, y, preprocess
+
+    def train_chunk(self, W, b, order, start, n_steps, batch_size, lr, reg, loss, loss_limit) -> ChunkResult:
+        # overflow is expected when α is too large; the divergence guard below reports it
+        with np.errstate(over="ignore", invalid="ignore"):
+            return self._train_chunk(W, b, order, start, n_steps, batch_size, lr, reg, loss, loss_limit)
+
+    def _train_chunk(self, W, b, order, start, n_steps, batch_size, lr, reg, loss, loss_limit) -> ChunkResult:
+        out = chunk_arrays(n_steps)
+        pos = start
+        N = len(order)
+        for step in range(n_steps):
+            if pos >= N:
+                return ChunkResult(step, pos, STATUS_OK, *(a[:step] for a in out))
+            rows = order[pos:pos + batch_size]
+            x = self.preprocess.apply(self.X[rows])
+            yb = self.y[rows]
+            S = reference.scores(W, b, x)
+            data_loss, dS = reference.DATA_LOSSES[loss](S, yb)
+            value = data_loss + reg * float(np.sum(W * W))
+            out[0][step], out[1][step] = value, data_loss
+            out[2][step], out[3][step] = np.count_nonzero(np.argmax(S, axis=1) == yb), len(rows)
+            if not np.isfinite(value):
+                return ChunkResult(step, pos, STATUS_NONFINITE, *(a[:step + 1] for a in out))
+            if value > loss_limit:
+                return ChunkResult(step, pos, STATUS_TOO_LARGE, *(a[:step + 1] for a in out))
+            W_new = W - lr * (dS.T @ x + 2.0 * reg * W)
+            b_new = b - lr * dS.sum(axis=0)
+            if not (np.all(np.isfinite(W_new)) and np.all(np.isfinite(b_new))):
+                return ChunkResult(step, pos, STATUS_NONFINITE, *(a[:step + 1] for a in out))
+            W[...] = W_new
+            b[...] = b_new
+            pos += len(rows)
+        return ChunkResult(n_steps, pos, STATUS_OK, *out)
+
+    def evaluate(self, X, y, W, b, loss):
+        """``(mean data loss, accuracy, predictions)`` over all rows of ``X`` (uint8), in blocks."""
+        N = len(y)
+        if N == 0:
+            return float("nan"), float("nan"), np.empty(0, np.int32)
+        pred = np.empty(N, np.int32)
+        total = 0.0
+        for lo in range(0, N, EVAL_BLOCK_ROWS):
+            x = self.preprocess.apply(X[lo:lo + EVAL_BLOCK_ROWS])
+            S = reference.scores(W, b, x)
+            pred[lo:lo + len(x)] = np.argmax(S, axis=1)
+            data_loss, _ = reference.DATA_LOSSES[loss](S, y[lo:lo + EVAL_BLOCK_ROWS])
+            total += data_loss * len(x)
+        return total / N, float(np.count_nonzero(pred == y) / N), pred
+
+
+class CpuBackend:
+    """The Numba kernels of :mod:`gdstudio.kernels.cpu`, float32, a whole chunk per call."""
+
+    name = "cpu"
+    dtype = np.float32
+
+    def __init__(self, X, y, preprocess: Preprocess, threads: int | None = None) -> None:
+        from gdstudio.kernels import cpu  # numba compiles (or loads its cache) on first use
+
+        self.cpu = cpu
+        self.X = np.ascontiguousarray(X, dtype=np.uint8)
+        self.y = np.ascontiguousarray(y, dtype=np.int32)
+        self.mean = np.ascontiguousarray(preprocess.mean, dtype=np.float32)
+        self.scale = np.float32(preprocess.scale)
+        self.threads = threads
+        self.buffers = None
+
+    def _parallel(self, rows: int, C: int) -> bool:
+        return rows * self.X.shape[1] * C >= PARALLEL_MIN_WORK and (self.threads or 2) > 1
+
+    def _set_threads(self) -> None:
+        if self.threads is not None:
+            import numba
+
+            numba.set_num_threads(min(self.threads, numba.config.NUMBA_NUM_THREADS))
+
+    def train_chunk(self, W, b, order, start, n_steps, batch_size, lr, reg, loss, loss_limit) -> ChunkResult:
+        C, D = W.shape
+        if self.buffers is None or self.buffers.xb.shape[0] < batch_size:
+            self.buffers = self.cpu.Buffers.make(batch_size, C, D)
+        out = chunk_arrays(n_steps, np.float32, np.int32)
+        kernel = self.cpu.train_chunk_parallel if self._parallel(batch_size, C) else self.cpu.train_chunk_serial
+        self._set_threads()
+        buf = self.buffers
+        steps, position, status = kernel(
+            self.X, self.y, order, start, n_steps, batch_size, self.mean, self.scale, W, b, np.float32(lr),
+            np.float32(reg), self.cpu.LOSS_IDS[loss], np.float32(min(loss_limit, 3e38)), buf.xb, buf.S, buf.dW,
+            buf.db, *out)
+        recorded = steps if status == STATUS_OK else steps + 1
+        return ChunkResult(steps, position, status, *(a[:recorded] for a in out))
+
+    def evaluate(self, X, y, W, b, loss):
+        self._set_threads()
+        return self.cpu.evaluate(np.ascontiguousarray(X, dtype=np.uint8), np.ascontiguousarray(y, dtype=np.int32),
+                                 self.mean, self.scale, W, b, loss, parallel=self._parallel(len(y), W.shape[0]),
+                                 block_rows=EVAL_BLOCK_ROWS)
+
+
+def chunk_arrays(n, float_dtype=np.float64, int_dtype=np.int64):
+    return (np.zeros(n, float_dtype), np.zeros(n, float_dtype), np.zeros(n, int_dtype), np.zeros(n, int_dtype))
+
+
+def cuda_status() -> str | None:
+    """``None`` when the CUDA backend can run here, else the reason it cannot (for messages and the GUI)."""
+    try:
+        from numba import cuda
+    except Exception as exc:  # numba-cuda missing or broken: say so, never crash
+        return f"CUDA not available: {exc}"
+    try:
+        if not cuda.is_available():
+            return "CUDA not available: no CUDA GPU or driver found"
+    except Exception as exc:
+        return f"CUDA not available: {exc}"
+    return "CUDA not available: the CUDA kernels are not part of this version yet"
+
+
+BACKEND_CLASSES = {"numpy": NumpyBackend, "cpu": CpuBackend}
+
+
+def make_backend(name: str, X, y, preprocess: Preprocess, threads: int | None = None):
+    """The backend ``name`` (``auto`` picks the fastest that runs here) for training data ``X, y``."""
+    if name == "auto":
+        name = "cpu"
+    if name == "cuda":
+        raise ConfigError(f"backend cuda: {cuda_status()}; use --backend cpu")
+    return BACKEND_CLASSES[name](X, y, preprocess, threads)

@@ -1,0 +1,344 @@
+"""The training loop: one session owns W, b, the RNG, the history and the backend's buffers.
+
+``Session.run()`` is a generator. Each ``next()`` runs one chunk (about ``CHUNK_SECONDS`` of work, sized from the
+measured step time) and yields a small immutable :class:`~gdstudio.engine.progress.Progress`. The CLI prints
+these; the GUI's worker turns them into signals. Changes of α, λ, batch size and loss are queued from any thread
+and applied between chunks; stopping is cooperative.
+
+Chunks end at fixed points (epoch ends, accuracy measurements, the step target), so the results do not depend on
+how fast the machine is: same seed + same backend = the same weights and curves.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+
+import numpy as np
+
+from gdstudio.config import (CHUNK_SECONDS, DIVERGENCE_FACTOR, DIVERGENCE_FLOOR, EVAL_MAX_STEPS, EVAL_SUBSET,
+                             EVALS_PER_EPOCH, MAX_CHUNK_STEPS, SPLIT_SEED, ConfigError, TrainConfig, check_batch_size,
+                             check_loss, check_lr, check_reg)
+from gdstudio.data.dataset import Dataset
+from gdstudio.engine.backends import STATUS_NONFINITE, STATUS_OK, make_backend
+from gdstudio.engine.history import History
+from gdstudio.engine.progress import DIVERGED, OK, RUNNING, STOPPED, Change, Curves, Progress
+from gdstudio.engine.strategies import EVALUATIONS_PER_STEP, STRATEGY_CHUNKS
+
+GENERIC_DEFAULTS = {"lr": 0.1, "reg": 1e-4, "batch_size": 64, "epochs": 10, "init_scale": 1e-3,
+                    "preprocess": "unit"}
+_CHECKS = {"lr": check_lr, "reg": check_reg, "batch_size": check_batch_size, "loss": check_loss}
+
+
+def dataset_defaults(name: str) -> dict:
+    """The training defaults of data set ``name`` (generic ones for a data set the registry doesn't know)."""
+    from gdstudio.data.registry import DATASETS
+
+    spec = DATASETS.get(name)
+    return dict(spec.defaults) if spec is not None else dict(GENERIC_DEFAULTS)
+
+
+def divergence_message(start: float, value: float, step: int, lr: float, reg: float) -> str:
+    """Why a run diverged, naming the hyperparameter to lower."""
+    what = f"loss went from {start:.3g} to {value:.3g} at step {step}: "
+    if 2.0 * lr * reg >= 1.0:
+        return what + (f"α·λ = {lr * reg:.3g} is too large (the L2 pull overshoots zero); "
+                       f"lower --lr (try {lr / 10:g}) or --reg")
+    return what + f"α = {lr:g} is too large; lower --lr (try {lr / 10:g})"
+
+
+class Session:
+    """One training run on one data set.
+
+    Parameters
+    ----------
+    config : TrainConfig
+        ``None`` fields take the data set's defaults (see ``session.config`` for the values in force).
+    dataset : Dataset, optional
+        Already loaded data; else loaded by ``config.dataset`` (and ``data_path``).
+    data_path : str or Path, optional
+        An archive or folder holding the data set (``--data``).
+    """
+
+    def __init__(self, config: TrainConfig, dataset: Dataset | None = None, data_path=None) -> None:
+        if dataset is None:
+            from gdstudio.data.registry import load_dataset
+
+            dataset = load_dataset(config.dataset, data_path)
+        self.config = config.with_defaults(dataset_defaults(config.dataset))
+        self.dataset = dataset
+        self.preprocess = dataset.preprocess(self.config.preprocess)
+        self.backend = make_backend(self.config.backend, dataset.X_train, dataset.y_train, self.preprocess,
+                                    self.config.threads)
+        self.lr = self.config.lr
+        self.reg = self.config.reg
+        self.batch_size = self.config.batch_size
+        self.loss = self.config.loss
+        self.strategy = self.config.strategy
+        self.history = History()
+        self._pending: dict = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        subset = np.random.default_rng(SPLIT_SEED)
+        self._train_subset = np.sort(subset.permutation(len(dataset.y_train))[:EVAL_SUBSET])
+        self._val_subset = np.sort(subset.permutation(len(dataset.y_val))[:EVAL_SUBSET])
+        self.reset()
+
+    # ----------------------------------------------------------------------------------------------------------
+    # State
+
+    def reset(self, seed: int | None = None) -> None:
+        """New random ``W`` (``init_scale · randn``), zero ``b``, fresh RNG and history, from ``seed``."""
+        if seed is not None:
+            self.config = self.config.replace(seed=seed)
+        self.rng = np.random.default_rng(self.config.seed)
+        C, D = self.dataset.num_classes, self.dataset.num_features
+        dtype = self.backend.dtype
+        self.W = (self.rng.standard_normal((C, D)) * self.config.init_scale).astype(dtype)
+        self.b = np.zeros(C, dtype)
+        self.order = self.rng.permutation(len(self.dataset.y_train)).astype(np.int64)
+        self.position = 0
+        self.epochs_done = 0
+        self.step = 0
+        self.examples_seen = 0
+        self.evaluations = 0
+        self.initial_loss: float | None = None
+        self.status = RUNNING
+        self.message = ""
+        self.history = History()
+        self._chunk_steps = 1
+        self._stop.clear()
+
+    @property
+    def epoch(self) -> float:
+        """Epochs done, fractional: full passes plus the part of the current pass."""
+        return self.epochs_done + self.position / len(self.order)
+
+    @property
+    def loss_limit(self) -> float:
+        """Above this loss a run counts as diverged."""
+        if self.initial_loss is None:
+            return math.inf
+        return max(DIVERGENCE_FACTOR * self.initial_loss, DIVERGENCE_FLOOR)
+
+    def weights(self) -> tuple[np.ndarray, np.ndarray]:
+        """Copies of ``(W, b)`` as float64."""
+        return self.W.astype(np.float64), self.b.astype(np.float64)
+
+    def set_weights(self, W: np.ndarray, b: np.ndarray) -> None:
+        """Replace the weights (shapes must match the data set)."""
+        if W.shape != self.W.shape or b.shape != self.b.shape:
+            raise ConfigError(f"weights of shape {W.shape} do not fit this data set ({self.W.shape})")
+        self.W[...] = W
+        self.b[...] = b
+
+    # ----------------------------------------------------------------------------------------------------------
+    # Control, from any thread
+
+    def request(self, **changes) -> None:
+        """Queue changes of ``lr``, ``reg``, ``batch_size`` or ``loss``, applied before the next chunk.
+
+        Each value is validated now (``ConfigError`` with a plain message), so a bad value never reaches a run.
+        """
+        checked = {}
+        for name, value in changes.items():
+            if name not in _CHECKS:
+                raise ConfigError(f"{name} cannot be changed while training")
+            checked[name] = _CHECKS[name](value)
+        with self._lock:
+            self._pending.update(checked)
+
+    def request_stop(self) -> None:
+        """Ask the run to stop after the chunk in progress; its last record then says ``stopped``."""
+        self._stop.set()
+
+    def _apply_pending(self) -> tuple[Change, ...]:
+        with self._lock:
+            pending, self._pending = self._pending, {}
+        changes = []
+        for name, value in pending.items():
+            old = getattr(self, name)
+            if value != old:
+                setattr(self, name, value)
+                changes.append(Change(self.step, name, old, value))
+        if any(c.name == "loss" for c in changes):
+            self.initial_loss = None  # the guard restarts from the new loss's scale
+        self.history.changes.extend(changes)
+        return tuple(changes)
+
+    # ----------------------------------------------------------------------------------------------------------
+    # Evaluation
+
+    def evaluate(self, split: str, subset: bool = False) -> tuple[float, float]:
+        """``(data loss, accuracy)`` of the current weights on a split (``subset``: the fixed live subset)."""
+        X, y = self.dataset.split(split)
+        if subset:
+            rows = self._train_subset if split == "train" else self._val_subset
+            X, y = X[rows], y[rows]
+        loss, accuracy, _ = self.backend.evaluate(X, y, self.W, self.b, self.loss)
+        return loss, accuracy
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Predicted classes of uint8 rows ``X`` (N, D)."""
+        return self.backend.evaluate(X, np.zeros(len(X), np.int32), self.W, self.b, self.loss)[2]
+
+    def final_metrics(self) -> dict:
+        """Loss and accuracy of the current weights on the full train, validation and test splits."""
+        metrics = {}
+        for split in ("train", "val", "test"):
+            loss, accuracy = self.evaluate(split)
+            metrics[f"{split}_loss"] = loss
+            metrics[f"{split}_accuracy"] = accuracy
+        return metrics
+
+    def _start_loss(self) -> float:
+        data_loss, _ = self.evaluate("train", subset=True)
+        return data_loss + self.reg * float(np.sum(np.square(self.W, dtype=np.float64)))
+
+    # ----------------------------------------------------------------------------------------------------------
+    # The loop
+
+    def target_reached(self) -> bool:
+        if self.config.budget is not None and self.config.steps is None:
+            return self.evaluations >= self.config.budget
+        if self.config.steps is not None:
+            return self.step >= self.config.steps
+        return self.epoch >= self.config.epochs - 1e-12
+
+    def _steps_allowed(self) -> int:
+        """The next chunk's length: from the measured speed, cut at the epoch end, the next accuracy
+        measurement and the run's target."""
+        N = len(self.order)
+        B = self.batch_size
+        n = min(self._chunk_steps, math.ceil((N - self.position) / B), self._eval_every() - self.step % self._eval_every())
+        per_step = EVALUATIONS_PER_STEP[self.strategy]
+        if self.config.budget is not None and self.config.steps is None:
+            n = min(n, max(1, (self.config.budget - self.evaluations) // per_step))
+        elif self.config.steps is not None:
+            n = min(n, self.config.steps - self.step)
+        else:
+            target_examples = math.ceil(self.config.epochs * N - 1e-9) - self.epochs_done * N - self.position
+            n = min(n, max(1, math.ceil(target_examples / B)))
+        return max(1, n)
+
+    def _eval_every(self) -> int:
+        steps_per_epoch = math.ceil(len(self.order) / self.batch_size)
+        return max(1, min(EVAL_MAX_STEPS, steps_per_epoch // EVALS_PER_EPOCH))
+
+    def run(self, max_steps: int | None = None, weights_every: float | None = None):
+        """Train until the target (``epochs``, ``steps`` or ``budget``), yielding one ``Progress`` per chunk.
+
+        Parameters
+        ----------
+        max_steps : int, optional
+            Return after this many steps of this call (the GUI's single step), without a final record unless
+            the target is reached.
+        weights_every : float, optional
+            Attach a copy of ``(W, b)`` to a record at most this often, in seconds (0: every record).
+        """
+        if self.status in (DIVERGED,):
+            return
+        self.status = RUNNING
+        done_this_call = 0
+        last_weights = -math.inf
+        while True:
+            changes = self._apply_pending()
+            if self._stop.is_set():
+                self._stop.clear()
+                yield self._final(STOPPED, "stopped by request", changes)
+                return
+            if self.target_reached():
+                yield self._final(OK, "", changes)
+                return
+            if max_steps is not None and done_this_call >= max_steps:
+                return
+            if self.position >= len(self.order):
+                self.order = self.rng.permutation(len(self.order)).astype(np.int64)
+                self.position = 0
+                self.epochs_done += 1
+            if self.initial_loss is None:
+                self.initial_loss = self._start_loss()
+            n = self._steps_allowed()
+            if max_steps is not None:
+                n = min(n, max_steps - done_this_call)
+            started = time.perf_counter()
+            result = STRATEGY_CHUNKS[self.strategy](self, n)
+            elapsed = time.perf_counter() - started
+            curves = self._record(result)
+            done_this_call += result.steps
+            if result.steps:
+                per_step = elapsed / result.steps
+                self._chunk_steps = int(min(MAX_CHUNK_STEPS, max(1, CHUNK_SECONDS / max(per_step, 1e-9))))
+            if result.status != STATUS_OK:
+                value = float(result.loss[-1])
+                self.message = divergence_message(self.initial_loss, value, self.step + 1, self.lr, self.reg)
+                yield self._final(DIVERGED, self.message, changes, curves)
+                return
+            train_acc = val_acc = None
+            if self.step % self._eval_every() == 0 or self.target_reached():
+                train_acc = self.evaluate("train", subset=True)[1]
+                val_acc = self.evaluate("val", subset=True)[1]
+                self.history.evals.extend(step=self.step, epoch=self.epoch, examples=self.examples_seen,
+                                          train_accuracy=train_acc, val_accuracy=val_acc)
+            weights = None
+            if weights_every is not None and time.perf_counter() - last_weights >= weights_every:
+                weights, last_weights = self.weights(), time.perf_counter()
+            rate = result.batch.sum() / elapsed if elapsed > 0 else 0.0
+            yield self._progress(curves, changes, train_acc, val_acc, weights, float(rate),
+                                 result.steps / elapsed if elapsed > 0 else 0.0)
+
+    def _record(self, result) -> Curves:
+        """Advance the counters by a chunk's steps and append them to the history (the failing step too)."""
+        k = len(result.loss)
+        batch = result.batch.astype(np.int64)
+        N = len(self.order)
+        steps = self.step + 1 + np.arange(k, dtype=np.int64)
+        ends = self.position + np.cumsum(batch)
+        epochs = self.epochs_done + ends / N
+        examples = self.examples_seen + np.cumsum(batch)
+        per_step = EVALUATIONS_PER_STEP[self.strategy]
+        evaluations = self.evaluations + per_step * (1 + np.arange(k, dtype=np.int64))
+        loss = result.loss.astype(np.float64)
+        data_loss = result.data_loss.astype(np.float64)
+        reg_loss = loss - data_loss
+        accuracy = result.correct / np.maximum(batch, 1)
+        self.history.steps.extend(step=steps, epoch=epochs, examples=examples, evaluations=evaluations, loss=loss,
+                                  data_loss=data_loss, reg_loss=reg_loss, batch_accuracy=accuracy)
+        done = result.steps
+        if done:
+            self.step += done
+            self.position = result.position
+            self.examples_seen += int(batch[:done].sum())
+            self.evaluations += per_step * done
+        curves = Curves(steps, epochs, examples, evaluations, loss, data_loss, reg_loss, accuracy)
+        for array in (steps, epochs, examples, evaluations, loss, data_loss, reg_loss, accuracy):
+            array.flags.writeable = False
+        return curves
+
+    def _progress(self, curves, changes, train_acc, val_acc, weights, examples_rate, steps_rate,
+                  status=RUNNING, message="", final=None) -> Progress:
+        last = self.history.steps
+        if curves is not None and len(curves.loss):
+            loss, data_loss, reg_loss = curves.loss[-1], curves.data_loss[-1], curves.reg_loss[-1]
+            batch_acc = curves.batch_accuracy[-1]
+        elif len(last):
+            loss, data_loss, reg_loss = (last.column(c)[-1] for c in ("loss", "data_loss", "reg_loss"))
+            batch_acc = last.column("batch_accuracy")[-1]
+        else:
+            loss = data_loss = reg_loss = batch_acc = math.nan
+        return Progress(step=self.step, epoch=self.epoch, examples_seen=self.examples_seen,
+                        evaluations=self.evaluations, loss=float(loss), data_loss=float(data_loss),
+                        reg_loss=float(reg_loss), batch_accuracy=float(batch_acc), lr=self.lr, reg=self.reg,
+                        batch_size=self.batch_size, loss_name=self.loss, strategy=self.strategy,
+                        backend=self.backend.name, examples_per_second=examples_rate, steps_per_second=steps_rate,
+                        train_accuracy=train_acc, val_accuracy=val_acc, status=status, message=message,
+                        curves=curves, changes=changes, weights=weights, final=final or {})
+
+    def _final(self, status, message, changes, curves=None, evaluate=True) -> Progress:
+        self.status = status
+        self.message = message
+        final = self.final_metrics() if evaluate else {}
+        final.update(status=status, steps=self.step, epoch=self.epoch)
+        return self._progress(curves, changes, final.get("train_accuracy"), final.get("val_accuracy"),
+                              self.weights(), 0.0, 0.0, status=status, message=message, final=final)
