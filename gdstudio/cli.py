@@ -306,6 +306,9 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("gdstudio: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `gdstudio datasets | head`: the reader left; say nothing more
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_ERROR
     except Exception as exc:  # the last line of defence: one readable line, details on request
         if os.environ.get("GDSTUDIO_DEBUG"):
             traceback.print_exc()

@@ -51,7 +51,8 @@ def iter_tar_members(path: Path, wanted: Mapping[str, int],
     """Yield ``(name, data)`` for each member of the tar(.gz) at ``path`` that ``wanted`` names.
 
     The archive is read as a stream from start to end, once; each member's bytes are read only when it is
-    yielded, so a caller that converts and drops each one holds one member in memory at a time.
+    yielded, so a caller that converts and drops each one holds one member in memory at a time. The whole
+    archive is read even after the last wanted member, so that a bad member or a cut-off end anywhere is noticed.
 
     Parameters
     ----------
@@ -93,9 +94,6 @@ def iter_tar_members(path: Path, wanted: Mapping[str, int],
                     raise DataError(f"{path}: archive member {name!r} is truncated")
                 found.add(name)
                 yield name, data
-                if len(found) == len(wanted):
-                    # Stop here: later members are not ours, and reading on would only cost time.
-                    return
     except DataError:
         raise
     except _READ_ERRORS as error:

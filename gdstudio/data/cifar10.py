@@ -11,8 +11,6 @@ holds a whole number of records; the validation split is then the same fraction 
 
 from __future__ import annotations
 
-import io
-import pickle
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +18,7 @@ import numpy as np
 from gdstudio.config import DataError
 from gdstudio.data.archive import iter_tar_members, list_tar_names, read_folder_file
 from gdstudio.data.dataset import Dataset, holdout_size, split_tail
+from gdstudio.data.safe_pickle import load_restricted
 
 CLASS_NAMES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 IMAGE_SHAPE = (32, 32, 3)
@@ -162,7 +161,7 @@ def _parse_batch(data: bytes, fmt: str, where: Path) -> tuple[np.ndarray, np.nda
         labels, planes = records[:, 0].astype(np.int32), records[:, 1:]
     else:
         batch = _unpickle(data, where)
-        labels, planes = _python_batch_arrays(batch, where)
+        planes, labels = _python_batch_arrays(batch, where)
     if len(labels) > RECORDS_PER_BATCH:
         raise DataError(f"{where}: {len(labels):,} images, more than the {RECORDS_PER_BATCH:,} of a batch")
     if labels.size and (labels.min() < 0 or labels.max() >= len(CLASS_NAMES)):
@@ -219,47 +218,9 @@ def _assemble(where: Path, batches: dict, meta: tuple[str, ...] | None) -> Datas
                    image_shape=IMAGE_SHAPE, name="cifar10", max_value=255)
 
 
-# ----------------------------------------------------------------------------------------------------------------
-# The python format: pickles, read only through an allow-list.
-
-
-def _numpy_reconstruct():
-    try:
-        from numpy._core.multiarray import _reconstruct  # numpy >= 2
-    except ImportError:  # pragma: no cover - numpy 1.x
-        from numpy.core.multiarray import _reconstruct
-    return _reconstruct
-
-
-class _RestrictedUnpickler(pickle.Unpickler):
-    """Unpickles only what the CIFAR-10 python batches hold: dicts, lists, strings, numbers and uint8 arrays.
-
-    A pickle names every callable it wants to run as ``module.name``; this unpickler answers only the three
-    that rebuild a numpy array and refuses every other name, so a crafted file cannot run code.
-    """
-
-    _ALLOWED = {
-        ("numpy.core.multiarray", "_reconstruct"): _numpy_reconstruct(),
-        ("numpy._core.multiarray", "_reconstruct"): _numpy_reconstruct(),
-        ("numpy", "ndarray"): np.ndarray,
-        ("numpy", "dtype"): np.dtype,
-    }
-
-    def find_class(self, module: str, name: str):
-        try:
-            return self._ALLOWED[(module, name)]
-        except KeyError:
-            raise pickle.UnpicklingError(f"refusing to load {module}.{name}") from None
-
-
 def _unpickle(data: bytes, where: Path) -> object:
-    """Unpickle a Python-2 pickle with the allow-list; dict keys that come out as bytes become str."""
-    try:
-        obj = _RestrictedUnpickler(io.BytesIO(data), encoding="latin1").load()
-    except Exception as error:
-        # Whatever a refused name, a cut-off stream or numpy's checks on a forged array raise, the file is not
-        # a batch; nothing it names outside the allow-list was ever called.
-        raise DataError(f"{where}: not a CIFAR-10 python batch ({error})") from None
+    """A CIFAR-10 python pickle through the allow-list; dict keys that come out as bytes become str."""
+    obj = load_restricted(data, where, what="CIFAR-10 python batch")
     if isinstance(obj, dict):
         obj = {key.decode("latin1") if isinstance(key, bytes) else key: value for key, value in obj.items()}
     return obj

@@ -56,9 +56,11 @@ def download(url: str, dest: Path, md5: str, progress: Progress | None = None,
     ------
     DownloadError
         On a bad URL, an HTTP error status, a refused redirect, a network error or timeout, fewer bytes than
-        announced, or a checksum mismatch.
+        announced, a checksum mismatch, or when the file cannot be written.
     """
     dest = Path(dest)
+    if not isinstance(md5, str) or len(md5) != 32 or not all(c in "0123456789abcdefABCDEF" for c in md5):
+        raise ValueError(f"md5 must be 32 hexadecimal digits, got {md5!r}")
     scheme = urllib.parse.urlsplit(url).scheme.lower()
     if scheme not in ALLOWED_SCHEMES:
         raise DownloadError(f"{url}: only http and https URLs can be downloaded")
@@ -68,11 +70,12 @@ def download(url: str, dest: Path, md5: str, progress: Progress | None = None,
         _fetch(url, part, md5, progress, timeout)
         os.replace(part, dest)
     except BaseException as error:
-        # BaseException: a KeyboardInterrupt or a cancelling progress callback must not leave the part behind.
+        # Anything, a KeyboardInterrupt or a cancelling progress callback included, must not leave the part behind.
         part.unlink(missing_ok=True)
-        if isinstance(error, DownloadError) or not isinstance(error, Exception):
-            raise
-        raise DownloadError(f"{url}: download failed ({_describe(error)})") from error
+        if isinstance(error, OSError):
+            # Network errors were turned into DownloadError already; this is the local disk (full, read-only).
+            raise DownloadError(f"{url}: cannot write {dest} ({_describe(error)})") from error
+        raise
     return dest
 
 

@@ -93,10 +93,13 @@ class History:
         self.changes: list[dict] = []
 
     def metrics_rows(self) -> list[dict]:
-        """One dict per recorded step, with train/val accuracy where they were measured (else None)."""
+        """One dict per recorded step, with train/val accuracy where they were measured (else None).
+
+        A measurement whose step was decimated out of the step table gets a row of its own, without losses.
+        """
         steps = self.steps.as_dict()
-        measured = {int(s): (t, v) for s, t, v in zip(self.evals.column("step"), self.evals.column("train_accuracy"),
-                                                      self.evals.column("val_accuracy"))}
+        measured = {int(s): (float(t), float(v)) for s, t, v in zip(
+            self.evals.column("step"), self.evals.column("train_accuracy"), self.evals.column("val_accuracy"))}
         rows = []
         for i in range(len(self.steps)):
             step = int(steps["step"][i])
@@ -105,4 +108,9 @@ class History:
                          "data_loss": float(steps["data_loss"][i]), "reg_loss": float(steps["reg_loss"][i]),
                          "batch_accuracy": float(steps["batch_accuracy"][i]),
                          "train_accuracy": train, "val_accuracy": val})
+        epochs = dict(zip(self.evals.column("step").tolist(), self.evals.column("epoch").tolist()))
+        for step, (train, val) in measured.items():
+            rows.append({"step": step, "epoch": epochs[step], "loss": None, "data_loss": None, "reg_loss": None,
+                         "batch_accuracy": None, "train_accuracy": train, "val_accuracy": val})
+        rows.sort(key=lambda row: row["step"])
         return rows
