@@ -132,6 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
     datasets_commands = datasets.add_subparsers(dest="datasets_command", parser_class=_Parser, metavar="ACTION")
     download = datasets_commands.add_parser("download", help="download a data set into the cache folder")
     download.add_argument("name", help="cifar10, mnist or fashion-mnist")
+    download.add_argument("--mirror", metavar="URL", help="fetch the files from this folder URL instead of the "
+                          "official source (the checksums are still verified)")
     download.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 
@@ -273,7 +275,7 @@ def _download(args, registry) -> int:
         bar.update(done - bar.n)
 
     try:
-        path = registry.download_dataset(args.name, progress=progress)
+        path = registry.download_dataset(args.name, progress=progress, base_url=args.mirror)
     finally:
         for bar in bars.values():
             bar.close()

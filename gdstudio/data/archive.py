@@ -141,16 +141,7 @@ def read_folder_file(folder: Path, name: str, limit: int) -> bytes:
     check_member_name(name, folder)
     path = folder / name
     limit = min(limit, MAX_ARCHIVE_MEMBER_BYTES)
-    try:
-        info = path.lstat()
-    except FileNotFoundError:
-        raise DataError(f"{path}: file not found") from None
-    except OSError as error:
-        raise DataError(f"{path}: cannot read it ({_describe(error)})") from error
-    if stat.S_ISLNK(info.st_mode):
-        raise DataError(f"{path}: refusing to follow a symbolic link")
-    if not stat.S_ISREG(info.st_mode):
-        raise DataError(f"{path}: not a regular file")
+    info = _regular_file(path)
     if info.st_size > limit:
         raise DataError(f"{path}: {info.st_size:,} bytes, more than the {limit:,} expected")
     try:
@@ -164,6 +155,21 @@ def read_folder_file(folder: Path, name: str, limit: int) -> bytes:
         if error.errno == errno.ELOOP:
             raise DataError(f"{path}: refusing to follow a symbolic link") from None
         raise DataError(f"{path}: cannot read it ({_describe(error)})") from error
+
+
+def _regular_file(path: Path) -> os.stat_result:
+    """``lstat`` of ``path``, refusing a missing file, a symbolic link or anything but a regular file."""
+    try:
+        info = path.lstat()
+    except FileNotFoundError:
+        raise DataError(f"{path}: file not found") from None
+    except OSError as error:
+        raise DataError(f"{path}: cannot read it ({_describe(error)})") from error
+    if stat.S_ISLNK(info.st_mode):
+        raise DataError(f"{path}: refusing to follow a symbolic link")
+    if not stat.S_ISREG(info.st_mode):
+        raise DataError(f"{path}: not a regular file")
+    return info
 
 
 def read_capped(file: BinaryIO, limit: int, path: Path) -> bytes:
@@ -194,16 +200,7 @@ def open_maybe_gzip(path: Path) -> BinaryIO:
     DataError
         If the file is missing, a link, not a regular file, or cannot be opened.
     """
-    try:
-        info = path.lstat()
-    except FileNotFoundError:
-        raise DataError(f"{path}: file not found") from None
-    except OSError as error:
-        raise DataError(f"{path}: cannot read it ({_describe(error)})") from error
-    if stat.S_ISLNK(info.st_mode):
-        raise DataError(f"{path}: refusing to follow a symbolic link")
-    if not stat.S_ISREG(info.st_mode):
-        raise DataError(f"{path}: not a regular file")
+    info = _regular_file(path)
     try:
         with open(path, "rb") as probe:
             magic = probe.read(len(GZIP_MAGIC))

@@ -255,7 +255,7 @@ class TrainingThread(QThread):
             self._running = False
             self._flush()
             self.failed.emit(what, describe_error(exc), traceback.format_exc())
-            self._set_state(self._resting_state())
+            self._set_state(self._resting_state(), force=True)
 
     def _check_backends(self) -> None:
         self._backends_checked = True
@@ -305,7 +305,7 @@ class TrainingThread(QThread):
     def _do_start(self, extend_epochs) -> None:
         session = self._require_session()
         if session.status == DIVERGED:
-            self._set_state(DIVERGED_STATE)
+            self._set_state(DIVERGED_STATE, force=True)
             return
         if session.target_reached() and session.config.steps is None and session.config.budget is None:
             extra = float(extend_epochs or session.config.epochs or 1.0)
@@ -313,13 +313,13 @@ class TrainingThread(QThread):
             self._generator = None
         self._running = True
         self._schedule_now()
-        self._set_state(RUNNING_STATE)
+        self._set_state(RUNNING_STATE, force=True)
 
     def _do_pause(self) -> None:
         if self._running:
             self._running = False
             self._flush()
-            self._set_state(PAUSED)
+        self._set_state(self._resting_state(), force=True)
 
     def _do_step(self) -> None:
         session = self._require_session()
@@ -379,7 +379,7 @@ class TrainingThread(QThread):
         self._generator = None
         self._running = True
         self._schedule_now()
-        self._set_state(RUNNING_STATE)
+        self._set_state(RUNNING_STATE, force=True)
 
     # ----------------------------------------------------------------------------------------------------------
     # Training
@@ -458,12 +458,18 @@ class TrainingThread(QThread):
             return ENDED
         return PAUSED if session.step else READY
 
-    def _set_state(self, state: str) -> None:
-        if state != self._state:
+    def _set_state(self, state: str, force: bool = False) -> None:
+        """Tell the GUI; ``force`` repeats an unchanged state (the GUI may have guessed otherwise after a click)."""
+        if force or state != self._state:
             self._state = state
             self.state_changed.emit(state)
 
     @staticmethod
     def _warm_up(session) -> None:
-        """Compile (or load from numba's cache) the kernels now, in this thread, rather than on the first Start."""
+        """Compile (or load from numba's cache) the kernels now, in this thread, rather than on the first Start.
+
+        A chunk of zero steps on copies of the weights compiles the training kernel and changes nothing.
+        """
         session.evaluate("val", subset=True)
+        session.backend.train_chunk(session.W.copy(), session.b.copy(), session.order, 0, 0, session.batch_size,
+                                    session.lr, session.reg, session.loss, math.inf)

@@ -184,3 +184,30 @@ def test_bad_flag_from_a_real_process_has_no_traceback():
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0 and "--batch-size" in done.stderr
+
+
+def test_download_from_a_local_mirror_refuses_a_bad_checksum(capsys, tmp_path, monkeypatch):
+    import functools
+    import http.server
+    import threading
+
+    served = tmp_path / "served"
+    served.mkdir()
+    for name in ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
+                 "t10k-labels-idx1-ubyte.gz"):
+        (served / name).write_bytes(b"not the real file" * 1000)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("GDSTUDIO_DATA_DIR", str(tmp_path / "cache"))
+    try:
+        status, _, err = run_cli(capsys, "datasets", "download", "mnist", "--mirror",
+                                 f"http://127.0.0.1:{server.server_port}/", "--quiet")
+    finally:
+        server.shutdown()
+    assert status == 1
+    assert "checksum" in err.lower() or "md5" in err.lower()
+    assert "Traceback" not in err
+    left = list((tmp_path / "cache").rglob("*"))
+    assert not [p for p in left if p.is_file()], left

@@ -1,0 +1,168 @@
+"""The GUI thread's handle on training: starts the training thread, forwards commands, re-emits its news.
+
+Views connect to :class:`TrainingController` (a QObject of the GUI thread), never to the thread itself, and read
+the latest :class:`~gdstudio.gui.worker.SessionInfo` and ``Progress`` from it.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Signal, Slot
+
+from gdstudio.config import TrainConfig
+from gdstudio.engine.progress import Progress
+from gdstudio.gui.worker import (BUSY, DIVERGED_STATE, ENDED, LOADING, NO_SESSION, PAUSED, READY, RUNNING_STATE,
+                                 SessionInfo, TrainingThread)
+
+SHUTDOWN_TIMEOUT_MS = 15_000
+"""How long closing the window waits for the training thread: one chunk (~30 ms) in the usual case, but a data set
+that is loading or a kernel that is compiling cannot be interrupted."""
+
+
+class TrainingController(QObject):
+    """Owns the :class:`~gdstudio.gui.worker.TrainingThread` and mirrors its state in the GUI thread.
+
+    Signals
+    -------
+    loaded(SessionInfo), progressed(tuple of Progress), ended(Progress), state_changed(str), saved(str),
+    failed(str, str, str), backends_checked(str)
+        As the thread's, re-emitted in the GUI thread after the controller has updated its own fields.
+    """
+
+    loaded = Signal(object)
+    progressed = Signal(object)
+    ended = Signal(object)
+    state_changed = Signal(str)
+    saved = Signal(str)
+    failed = Signal(str, str, str)
+    backends_checked = Signal(str)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.info: SessionInfo | None = None
+        self.last_progress: Progress | None = None
+        self.last_final: Progress | None = None
+        self.state = NO_SESSION
+        self.cuda_reason: str | None = None
+        self._thread = TrainingThread()
+        # Methods of this GUI-thread object, never lambdas: Qt then queues each signal into the GUI thread.
+        self._thread.loaded.connect(self._on_loaded)
+        self._thread.progressed.connect(self._on_progressed)
+        self._thread.ended.connect(self._on_ended)
+        self._thread.state_changed.connect(self._on_state_changed)
+        self._thread.saved.connect(self._on_saved)
+        self._thread.failed.connect(self._on_failed)
+        self._thread.backends_checked.connect(self._on_backends_checked)
+        self._thread.start()
+
+    # ----------------------------------------------------------------------------------------------------------
+    # Commands
+
+    @property
+    def running(self) -> bool:
+        return self.state == RUNNING_STATE
+
+    @property
+    def ready(self) -> bool:
+        """A session is there and nothing is loading."""
+        return self.info is not None and self.state not in (LOADING, BUSY, NO_SESSION)
+
+    def load(self, config: TrainConfig, data_path=None) -> None:
+        self._thread.load(config, data_path)
+
+    def open_run(self, folder, data_paths: dict | None = None) -> None:
+        self._thread.open_run(folder, data_paths)
+
+    def save_run(self, folder) -> None:
+        self._thread.save_run(folder)
+
+    def start(self, extend_epochs: float | None = None) -> None:
+        self._thread.start(extend_epochs)
+        self._set_state(RUNNING_STATE)  # at once, so a second click means Pause; the thread confirms
+
+    def pause(self) -> None:
+        self._thread.pause()
+        if self.state == RUNNING_STATE:
+            self._set_state(PAUSED)
+
+    def toggle(self, extend_epochs: float | None = None) -> None:
+        if self.running:
+            self.pause()
+        else:
+            self.start(extend_epochs)
+
+    def single_step(self) -> None:
+        self._thread.single_step()
+
+    def reset(self, seed: int | None = None) -> None:
+        self._thread.reset(seed)
+
+    def request(self, **changes) -> None:
+        self._thread.request(**changes)
+
+    def set_epochs(self, epochs: float) -> None:
+        self._thread.set_epochs(epochs)
+
+    def set_pace(self, steps_per_second: float | None) -> None:
+        self._thread.set_pace(steps_per_second)
+
+    def resume_diverged(self, lr: float) -> None:
+        self._thread.resume_diverged(lr)
+        self._set_state(RUNNING_STATE)
+
+    def shutdown(self, timeout_ms: int = SHUTDOWN_TIMEOUT_MS) -> bool:
+        """Stop the thread after its chunk in progress and wait for it; True when it has finished."""
+        if not self._thread.isRunning():
+            return True
+        self._thread.stop()
+        return self._thread.wait(timeout_ms)
+
+    @property
+    def thread_running(self) -> bool:
+        return self._thread.isRunning()
+
+    # ----------------------------------------------------------------------------------------------------------
+    # The thread's news
+
+    @Slot(object)
+    def _on_loaded(self, info: SessionInfo) -> None:
+        self.info = info
+        self.last_progress = None
+        self.last_final = None
+        self.loaded.emit(info)
+
+    @Slot(object)
+    def _on_progressed(self, batch) -> None:
+        if batch:
+            self.last_progress = batch[-1]
+        self.progressed.emit(batch)
+
+    @Slot(object)
+    def _on_ended(self, record: Progress) -> None:
+        self.last_final = record
+        self.ended.emit(record)
+
+    @Slot(str)
+    def _on_state_changed(self, state: str) -> None:
+        self._set_state(state)
+
+    @Slot(str)
+    def _on_saved(self, folder: str) -> None:
+        self.saved.emit(folder)
+
+    @Slot(str, str, str)
+    def _on_failed(self, what: str, message: str, details: str) -> None:
+        self.failed.emit(what, message, details)
+
+    @Slot(str)
+    def _on_backends_checked(self, reason: str) -> None:
+        self.cuda_reason = reason or None
+        self.backends_checked.emit(reason)
+
+    def _set_state(self, state: str) -> None:
+        if state != self.state:
+            self.state = state
+            self.state_changed.emit(state)
+
+
+__all__ = ["TrainingController", "NO_SESSION", "LOADING", "READY", "RUNNING_STATE", "PAUSED", "ENDED",
+           "DIVERGED_STATE", "BUSY"]
