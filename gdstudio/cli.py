@@ -1,4 +1,4 @@
-"""The command-line front end: ``gdstudio [gui|train|explain|datasets] ...``.
+"""The command-line front end: ``gdstudio [gui|train|explain|datasets|bench] ...``.
 
 Exit status (DESIGN.md §6): 0 success; 2 bad input (one line on stderr naming the flag or file, no traceback);
 3 a run that diverged; 1 anything else. Progress goes to stderr; ``--json`` results to stdout.
@@ -127,6 +127,21 @@ def build_parser() -> argparse.ArgumentParser:
                          help="index of the correct class")
     explain.add_argument("--json", action="store_true", help="print JSON instead of text")
 
+    gradcheck = commands.add_parser("gradcheck", help="analytic gradient against central differences")
+    gradcheck.add_argument("--dataset", default="digits", help="data set name (default: digits)")
+    gradcheck.add_argument("--data", metavar="PATH", help="archive or folder holding the data set")
+    gradcheck.add_argument("--loss", choices=cfg.LOSSES, default="softmax", help="loss function (default: softmax)")
+    gradcheck.add_argument("--reg", type=_flag_type(cfg.check_reg, "--reg"), help="L2 strength λ (default: the "
+                           "data set's)")
+    gradcheck.add_argument("--steps", type=_whole_number("--steps", 0), default=50,
+                           help="SGD steps to train before checking, so W is not just its random start (default: 50)")
+    gradcheck.add_argument("--entries", type=_whole_number("--entries", 1),
+                           help="entries of W and b to sample (default: all when at most 1,000, else 100)")
+    gradcheck.add_argument("--batch", type=_whole_number("--batch", 1), default=100,
+                           help="training images the loss is measured on (default: 100)")
+    gradcheck.add_argument("--seed", type=_whole_number("--seed", 0), default=0, help="random seed (default: 0)")
+    gradcheck.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
     datasets = commands.add_parser("datasets", help="list the data sets, or download one")
     datasets.add_argument("--json", action="store_true", help="print JSON instead of a table")
     datasets_commands = datasets.add_subparsers(dest="datasets_command", parser_class=_Parser, metavar="ACTION")
@@ -135,6 +150,18 @@ def build_parser() -> argparse.ArgumentParser:
     download.add_argument("--mirror", metavar="URL", help="fetch the files from this folder URL instead of the "
                           "official source (the checksums are still verified)")
     download.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    bench = commands.add_parser("bench", help="time the backends against a NumPy loop and the FLOP bound")
+    bench.add_argument("--workload", choices=("cifar10", "digits"), action="append", dest="workloads",
+                       help="synthetic data shaped like this data set (repeatable; default: both)")
+    bench.add_argument("--backend", choices=("cpu", "cuda", "numpy"), action="append", dest="backends",
+                       help="engine backend to time (repeatable; default: every one that runs here)")
+    bench.add_argument("--loss", choices=cfg.LOSSES, default="softmax", help="loss function (default: softmax)")
+    bench.add_argument("--repeats", type=_whole_number("--repeats", 1), help="epochs timed per implementation, "
+                       "best kept (default: 3, --quick: 1)")
+    bench.add_argument("--no-torch", action="store_true", help="skip PyTorch even when it is installed")
+    bench.add_argument("--quick", action="store_true", help="tiny sizes, one repeat (seconds; ratios mean little)")
+    bench.add_argument("--json", action="store_true", help="print one JSON object on stdout instead of a table")
     return parser
 
 
@@ -238,6 +265,37 @@ def cmd_explain(args) -> int:
     return EXIT_OK
 
 
+def cmd_gradcheck(args) -> int:
+    from gdstudio.engine.gradcheck import check_session
+    from gdstudio.engine.session import Session
+
+    config = cfg.TrainConfig(dataset=args.dataset, loss=args.loss, reg=args.reg, seed=args.seed,
+                             steps=max(args.steps, 1), backend="numpy")
+    session = Session(config, data_path=args.data)
+    if args.steps:
+        for _ in session.run():
+            pass
+    result = check_session(session, count=args.entries, batch=args.batch, seed=args.seed)
+    document = result.to_dict()
+    document.update(dataset=session.config.dataset, steps=session.step)
+    if args.json:
+        _print_json(document)
+    else:
+        entries = sorted(result.entries, key=lambda e: -e.relative_error)
+        print(f"gradient check of the {args.loss} loss on {session.config.dataset}, λ = {session.reg:g}, "
+              f"after {session.step} steps: {len(entries)} entries, {result.batch} images, h = {result.h:g}, "
+              "float64 gradient against extended-precision central differences")
+        print(f"{'entry':<12} {'analytic':>14} {'numerical':>14} {'rel. error':>11}  verdict")
+        for entry in entries[:10]:
+            name = f"{entry.param}{list(entry.index)}"
+            kink = "  (near a kink: unreliable)" if entry.near_kink else ""
+            print(f"{name:<12} {entry.analytic:>14.6e} {entry.numeric:>14.6e} {entry.relative_error:>11.2e}  "
+                  f"{entry.verdict}{kink}")
+        print(f"max relative error away from kinks: {result.max_relative_error:.2e} ({document['verdict']}); "
+              f"{document['near_kink']} entries near a kink")
+    return EXIT_ERROR if document["verdict"] == "wrong" else EXIT_OK
+
+
 def cmd_datasets(args) -> int:
     from gdstudio.data import registry
 
@@ -283,13 +341,32 @@ def _download(args, registry) -> int:
     return EXIT_OK
 
 
+def cmd_bench(args) -> int:
+    from gdstudio.engine.backends import cuda_status
+    from gdstudio.engine.bench import format_table, run_bench
+
+    if args.backends and "cuda" in args.backends and cuda_status() is not None:
+        raise ConfigError(f"backend cuda: {cuda_status()}")
+    workloads = tuple(dict.fromkeys(args.workloads or ("cifar10", "digits")))
+    backends = list(dict.fromkeys(args.backends)) if args.backends else None
+    result = run_bench(workloads, backends, loss=args.loss, quick=args.quick, repeats=args.repeats,
+                       torch="no" if args.no_torch else "auto",
+                       report=lambda line: print(f"gdstudio: bench {line}", file=sys.stderr))
+    if args.json:
+        _print_json(result)
+    else:
+        print(format_table(result))
+    return EXIT_OK
+
+
 def cmd_gui(args) -> int:
     from gdstudio.gui.app import main as gui_main
 
     return gui_main(dataset=getattr(args, "dataset", None))
 
 
-COMMANDS = {"train": cmd_train, "explain": cmd_explain, "datasets": cmd_datasets, "gui": cmd_gui}
+COMMANDS = {"train": cmd_train, "explain": cmd_explain, "gradcheck": cmd_gradcheck, "datasets": cmd_datasets, "gui": cmd_gui,
+            "bench": cmd_bench}
 
 
 def main(argv=None) -> int:

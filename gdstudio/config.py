@@ -70,9 +70,16 @@ HISTORY_LIMIT = 200_000
 SEARCH_STEP_SCALE = 1.0
 """Random local search steps by ``SEARCH_STEP_SCALE · init_scale · randn``."""
 GRADCHECK_STEP = 1e-5
+GRADCHECK_ZERO = 1e-8
+"""Gradient-check entries whose analytic and numerical values are both below this (in sum) count as exact."""
 GRADCHECK_GOOD = 1e-7
 GRADCHECK_WRONG = 1e-2
 CUDA_THREADS_PER_BLOCK = 128
+"""Threads per block of the CUDA kernels (tests lower it so that tiny inputs span several blocks)."""
+CUDA_AUTO_MIN_FEATURES = 10_000
+"""``--backend auto`` picks a real CUDA device when D·C is at least this (see ``engine/backends.py``)."""
+CPU_WIDE_VECTORS = True
+"""Compile the Numba CPU kernels with 512-bit vectors where the CPU has AVX-512 (see ``kernels/cpu.py``)."""
 REG_RANGE = (0.0, 1e8)
 MAX_BATCH_SIZE = 1_000_000
 DOWNLOAD_TIMEOUT_S = 30.0

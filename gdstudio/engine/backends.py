@@ -1,4 +1,4 @@
-"""Backends: the same training chunk and evaluation on the NumPy reference or the Numba CPU kernels.
+"""Backends: the same training chunk and evaluation on the NumPy reference, the Numba CPU kernels or CUDA.
 
 A backend owns nothing but its work buffers; the session owns the weights, the data and the RNG.
 """
@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gdstudio.config import EVAL_BLOCK_ROWS, ConfigError
+from gdstudio.config import CUDA_AUTO_MIN_FEATURES, EVAL_BLOCK_ROWS, ConfigError
 from gdstudio.data.dataset import Preprocess
 from gdstudio.kernels import reference
 
@@ -118,7 +118,7 @@ class CpuBackend:
 
     def train_chunk(self, W, b, order, start, n_steps, batch_size, lr, reg, loss, loss_limit) -> ChunkResult:
         C, D = W.shape
-        if self.buffers is None or self.buffers.xb.shape[0] < batch_size:
+        if self.buffers is None or self.buffers.S.shape[0] < batch_size:
             self.buffers = self.cpu.Buffers.make(batch_size, C, D)
         out = chunk_arrays(n_steps, np.float32, np.int32)
         kernel = self.cpu.train_chunk_parallel if self._parallel(batch_size, C) else self.cpu.train_chunk_serial
@@ -126,7 +126,7 @@ class CpuBackend:
         buf = self.buffers
         steps, position, status = kernel(
             self.X, self.y, order, start, n_steps, batch_size, self.mean, self.scale, W, b, np.float32(lr),
-            np.float32(reg), self.cpu.LOSS_IDS[loss], np.float32(min(loss_limit, 3e38)), buf.xb, buf.S, buf.dW,
+            np.float32(reg), self.cpu.LOSS_IDS[loss], np.float32(min(loss_limit, 3e38)), buf.work, buf.S, buf.dW,
             buf.db, *out)
         recorded = steps if status == STATUS_OK else steps + 1
         return ChunkResult(steps, position, status, *(a[:recorded] for a in out))
@@ -136,6 +136,34 @@ class CpuBackend:
         return self.cpu.evaluate(np.ascontiguousarray(X, dtype=np.uint8), np.ascontiguousarray(y, dtype=np.int32),
                                  self.mean, self.scale, W, b, loss, parallel=self._parallel(len(y), W.shape[0]),
                                  block_rows=EVAL_BLOCK_ROWS)
+
+
+class CudaBackend:
+    """The numba-cuda kernels of :mod:`gdstudio.kernels.cuda`, float32: the training split lives on the device as
+    uint8, a chunk uploads the epoch's order and the weights, runs every step on the device and reads the losses
+    and weights back once. Evaluation (small subsets, the final metrics) runs on the CPU kernels."""
+
+    name = "cuda"
+    dtype = np.float32
+
+    def __init__(self, X, y, preprocess: Preprocess, threads: int | None = None) -> None:
+        from gdstudio.kernels import cuda as cuda_kernels  # imports numba.cuda: only when asked for
+
+        self.kernels = cuda_kernels
+        self.data = cuda_kernels.DeviceData.upload(X, y, preprocess.mean, preprocess.scale)
+        self.cpu = CpuBackend(X, y, preprocess, threads)
+
+    def train_chunk(self, W, b, order, start, n_steps, batch_size, lr, reg, loss, loss_limit) -> ChunkResult:
+        from gdstudio import config
+
+        steps, position, status, *arrays = self.kernels.train_chunk(
+            self.data, order, start, n_steps, batch_size, W, b, lr, reg, self.kernels.LOSS_IDS[loss],
+            min(loss_limit, 3e38), threads_per_block=config.CUDA_THREADS_PER_BLOCK)
+        recorded = steps if status == STATUS_OK else steps + 1
+        return ChunkResult(steps, position, status, *(a[:recorded] for a in arrays))
+
+    def evaluate(self, X, y, W, b, loss):
+        return self.cpu.evaluate(X, y, W, b, loss)
 
 
 def chunk_arrays(n, float_dtype=np.float64, int_dtype=np.int64):
@@ -153,16 +181,34 @@ def cuda_status() -> str | None:
             return "CUDA not available: no CUDA GPU or driver found"
     except Exception as exc:
         return f"CUDA not available: {exc}"
-    return "CUDA not available: the CUDA kernels are not part of this version yet"
+    return None
 
 
-BACKEND_CLASSES = {"numpy": NumpyBackend, "cpu": CpuBackend}
+def _real_cuda() -> bool:
+    """CUDA runs here on a real device (not numba's simulator)."""
+    if cuda_status() is not None:
+        return False
+    from numba import config as numba_config
+
+    return not numba_config.ENABLE_CUDASIM
+
+
+BACKEND_CLASSES = {"numpy": NumpyBackend, "cpu": CpuBackend, "cuda": CudaBackend}
 
 
 def make_backend(name: str, X, y, preprocess: Preprocess, threads: int | None = None):
-    """The backend ``name`` (``auto`` picks the fastest that runs here) for training data ``X, y``."""
+    """The backend ``name`` for training data ``X, y`` (uint8, (N, D)).
+
+    ``auto`` is ``cpu``, except on a real CUDA device for problems with at least ``CUDA_AUTO_MIN_FEATURES``
+    multiply-adds per example (D·C; CIFAR-10's 30,720, not the digits' 640), where per-step launch overhead
+    no longer dominates. ``cuda`` where CUDA cannot run raises ``ConfigError`` ("CUDA not available: …").
+    """
     if name == "auto":
-        name = "cpu"
+        classes = int(np.max(y)) + 1 if len(y) else 1
+        big = X.shape[1] * classes >= CUDA_AUTO_MIN_FEATURES
+        name = "cuda" if big and _real_cuda() else "cpu"
     if name == "cuda":
-        raise ConfigError(f"backend cuda: {cuda_status()}; use --backend cpu")
+        reason = cuda_status()
+        if reason is not None:
+            raise ConfigError(f"backend cuda: {reason}; use --backend cpu")
     return BACKEND_CLASSES[name](X, y, preprocess, threads)

@@ -19,6 +19,32 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit, prange
 
+from gdstudio.config import CPU_WIDE_VECTORS
+
+
+def _prefer_wide_vectors() -> None:
+    """Let LLVM use 512-bit vectors on AVX-512 CPUs (it defaults to 256 bits there; 512 made these kernels
+    1.6× faster on the 2-core AVX-512 VM). Only before Numba's CPU target exists and when the user has not
+    chosen the features (``NUMBA_CPU_FEATURES``); the features are part of Numba's cache key."""
+    from numba.core import config as numba_config
+    from numba.core.registry import cpu_target
+
+    if not CPU_WIDE_VECTORS or numba_config.CPU_FEATURES is not None:
+        return
+    if "_toplevel_target_context" in vars(cpu_target):  # already compiled with the defaults: leave it be
+        return
+    try:
+        import llvmlite.binding as llvm
+
+        features = llvm.get_host_cpu_features().flatten()
+    except Exception:  # an llvmlite without the query: keep Numba's defaults
+        return
+    if "+avx512f" in features.split(","):
+        numba_config.CPU_FEATURES = features + ",-prefer-256-bit"
+
+
+_prefer_wide_vectors()
+
 SVM = 0
 SOFTMAX = 1
 LOSS_IDS = {"svm": SVM, "softmax": SOFTMAX}
@@ -96,9 +122,172 @@ def _data_loss_and_dscores(S, y, rows, nb, loss_id):
     return total, correct
 
 
+# --------------------------------------------------------------------------------------------------------------
+# Tiles. The preprocessing x = (u − mean)·scale is folded into the algebra, so no float copy of the batch is
+# made: S = scale·(u·W_cᵀ) + (b_c − scale·mean·W_cᵀ) and dW = scale·(dSᵀ·u − (Σ_r dS_r) ⊗ mean) + 2λW. uint8
+# pixels are widened to float32 inside the inner loops (exact), which are written over whole 0-based rows or
+# column slices so that LLVM emits plain vector loads (index arithmetic on full rows compiled to gathers).
+
+ROW_BLOCK = 4
+"""Batch rows per inner loop (register blocking): each loaded weight or accumulator feeds this many FMAs."""
+CLASS_BLOCK = 5
+"""Classes per inner loop: each widened pixel vector feeds this many FMAs (4 × 5 = 20 accumulators)."""
+D_BLOCK = 512
+"""Pixels per gradient tile: the tile's CLASS_BLOCK accumulator rows (10 KiB) stay in L1 across the batch."""
+
+
+WORK_PAD = 16
+"""Extra floats per work-buffer row, so that rows are not 4 KiB apart (loads would wait on unrelated stores)."""
+
+
+def work_shape(C: int, D: int) -> tuple[int, int]:
+    """Shape of the gradient work buffer: ``C`` rounded up to whole class blocks, ``D + WORK_PAD``."""
+    return -(-C // CLASS_BLOCK) * CLASS_BLOCK, D + WORK_PAD
+
+
+@njit(nogil=True, cache=True, fastmath=_FASTMATH)
+def _store_row(out, r, c0, scale, offset, v0, v1, v2, v3, v4):
+    C = offset.shape[0]
+    out[r, c0] = scale * v0 + offset[c0]
+    if c0 + 1 < C:
+        out[r, c0 + 1] = scale * v1 + offset[c0 + 1]
+    if c0 + 2 < C:
+        out[r, c0 + 2] = scale * v2 + offset[c0 + 2]
+    if c0 + 3 < C:
+        out[r, c0 + 3] = scale * v3 + offset[c0 + 3]
+    if c0 + 4 < C:
+        out[r, c0 + 4] = scale * v4 + offset[c0 + 4]
+
+
+@njit(nogil=True, cache=True, fastmath=_FASTMATH)
+def _scores_tile(u0, u1, u2, u3, W, c0, out, r, n_rows, scale, offset):
+    """``out[r + i, c0 + j] = scale·(u_i · W[c0 + j]) + offset[c0 + j]`` for ``i < n_rows ≤ 4``, ``j < 5``.
+
+    ``u0 … u3`` are pixel rows (D,) uint8 (repeat the last one when there are fewer than four); classes past
+    the end are clamped to the last one and computed again but not stored, so the inner loop always has the
+    same shape: 20 float32 accumulators that LLVM keeps in vector registers. Twin of ``reference.scores``.
+    """
+    C = W.shape[0]
+    w0 = W[c0]
+    w1 = W[min(c0 + 1, C - 1)]
+    w2 = W[min(c0 + 2, C - 1)]
+    w3 = W[min(c0 + 3, C - 1)]
+    w4 = W[min(c0 + 4, C - 1)]
+    z = np.float32(0.0)
+    a00 = a01 = a02 = a03 = a04 = z
+    a10 = a11 = a12 = a13 = a14 = z
+    a20 = a21 = a22 = a23 = a24 = z
+    a30 = a31 = a32 = a33 = a34 = z
+    for d in range(W.shape[1]):
+        x0 = np.float32(u0[d])
+        x1 = np.float32(u1[d])
+        x2 = np.float32(u2[d])
+        x3 = np.float32(u3[d])
+        v = w0[d]
+        a00 += x0 * v
+        a10 += x1 * v
+        a20 += x2 * v
+        a30 += x3 * v
+        v = w1[d]
+        a01 += x0 * v
+        a11 += x1 * v
+        a21 += x2 * v
+        a31 += x3 * v
+        v = w2[d]
+        a02 += x0 * v
+        a12 += x1 * v
+        a22 += x2 * v
+        a32 += x3 * v
+        v = w3[d]
+        a03 += x0 * v
+        a13 += x1 * v
+        a23 += x2 * v
+        a33 += x3 * v
+        v = w4[d]
+        a04 += x0 * v
+        a14 += x1 * v
+        a24 += x2 * v
+        a34 += x3 * v
+    _store_row(out, r, c0, scale, offset, a00, a01, a02, a03, a04)
+    if n_rows > 1:
+        _store_row(out, r + 1, c0, scale, offset, a10, a11, a12, a13, a14)
+    if n_rows > 2:
+        _store_row(out, r + 2, c0, scale, offset, a20, a21, a22, a23, a24)
+    if n_rows > 3:
+        _store_row(out, r + 3, c0, scale, offset, a30, a31, a32, a33, a34)
+
+
+@njit(nogil=True, cache=True, fastmath=_FASTMATH)
+def _coefficients(S, r, nb, c0):
+    """``S[r, c0 … c0 + 4]``, zero past the batch (``r ≥ nb``) or past the classes."""
+    C = S.shape[1]
+    z = np.float32(0.0)
+    if r >= nb:
+        return z, z, z, z, z
+    return (S[r, c0], S[r, c0 + 1] if c0 + 1 < C else z, S[r, c0 + 2] if c0 + 2 < C else z,
+            S[r, c0 + 3] if c0 + 3 < C else z, S[r, c0 + 4] if c0 + 4 < C else z)
+
+
+@njit(nogil=True, cache=True, fastmath=_FASTMATH)
+def _gradient_tile(X, rows, nb, S, c0, d0, dn, acc):
+    """``acc[c0 + j, d0:d0 + dn] = Σ_r S[r, c0 + j]·X[rows[r], d0:d0 + dn]`` over the batch, for ``j < 5``.
+
+    ``acc`` (work_shape(C, D)) float32 has a row for every class of the block; a class past the end gets
+    zero coefficients. Four batch rows per pass, so each accumulator load and store feeds four FMAs. Twin of
+    the ``dSᵀ·X`` product of ``reference.loss_and_grad`` (on pixels; the caller applies mean and scale).
+    """
+    t0 = acc[c0, d0:d0 + dn]
+    t1 = acc[c0 + 1, d0:d0 + dn]
+    t2 = acc[c0 + 2, d0:d0 + dn]
+    t3 = acc[c0 + 3, d0:d0 + dn]
+    t4 = acc[c0 + 4, d0:d0 + dn]
+    for d in range(dn):
+        t0[d] = 0.0
+        t1[d] = 0.0
+        t2[d] = 0.0
+        t3[d] = 0.0
+        t4[d] = 0.0
+    last = nb - 1
+    for r in range(0, nb, ROW_BLOCK):
+        u0 = X[rows[r], d0:d0 + dn]
+        u1 = X[rows[min(r + 1, last)], d0:d0 + dn]
+        u2 = X[rows[min(r + 2, last)], d0:d0 + dn]
+        u3 = X[rows[min(r + 3, last)], d0:d0 + dn]
+        g00, g01, g02, g03, g04 = _coefficients(S, r, nb, c0)
+        g10, g11, g12, g13, g14 = _coefficients(S, r + 1, nb, c0)
+        g20, g21, g22, g23, g24 = _coefficients(S, r + 2, nb, c0)
+        g30, g31, g32, g33, g34 = _coefficients(S, r + 3, nb, c0)
+        for d in range(dn):
+            x0 = np.float32(u0[d])
+            x1 = np.float32(u1[d])
+            x2 = np.float32(u2[d])
+            x3 = np.float32(u3[d])
+            t0[d] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3
+            t1[d] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3
+            t2[d] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3
+            t3[d] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3
+            t4[d] += g04 * x0 + g14 * x1 + g24 * x2 + g34 * x3
+
+
+@njit(nogil=True, cache=True, fastmath=_FASTMATH)
+def _score_offsets(W, b, mean, scale, offset):
+    """``offset[c] = b[c] − scale·(mean · W[c])``: the preprocessing's constant part of each class score."""
+    C, D = W.shape
+    for c in range(C):
+        w = W[c]
+        acc = np.float32(0.0)
+        for d in range(D):
+            acc += mean[d] * w[d]
+        offset[c] = b[c] - scale * acc
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Kernels
+
+
 def _train_chunk(X, y, order, start, n_steps, batch_size, mean, scale, W, b, lr, reg, loss_id, loss_limit,
-                 xb, S, dW, db, out_loss, out_data_loss, out_correct, out_batch):
-    """Run up to ``n_steps`` SGD steps in place on ``W`` and ``b``.
+                 work, S, dW, db, out_loss, out_data_loss, out_correct, out_batch):
+    """Run up to ``n_steps`` SGD steps in place on ``W`` and ``b``. Twin of ``reference.sgd_step``.
 
     Parameters
     ----------
@@ -110,7 +299,8 @@ def _train_chunk(X, y, order, start, n_steps, batch_size, mean, scale, W, b, lr,
     mean : ndarray of shape (D,), float32; scale : float32 — ``x = (pixels − mean)·scale``.
     W : ndarray of shape (C, D), float32; b : ndarray of shape (C,), float32 — updated in place.
     lr, reg : float32; loss_id : 0 (SVM) or 1 (softmax); loss_limit : float32 — the divergence guard.
-    xb : (B, D) float32, S : (B, C) float32, dW : (C, D) float32, db : (C,) float32 — work buffers.
+    work : work_shape(C, D) float32, S : (B, C) float32, dW : (C, D) float32, db : (C,) float32 — work
+        buffers (:class:`Buffers`).
     out_loss, out_data_loss : (n_steps,) float32; out_correct, out_batch : (n_steps,) int32 — per step, the loss
         before that step's update, its data part, and the batch's correct count and size.
 
@@ -120,26 +310,31 @@ def _train_chunk(X, y, order, start, n_steps, batch_size, mean, scale, W, b, lr,
     position : int — where the next batch starts in ``order``.
     status : 0 ok; 1 a non-finite loss or gradient; 2 loss above ``loss_limit``. On 1 and 2 the failing step's
         update is not applied, so ``W`` and ``b`` keep the last finite values.
+
+    Each parallel loop gives every output element one owner (a tile of scores, a tile of the gradient), and the
+    sums inside a tile run in a fixed order, so the result does not depend on the number of threads.
     """
     N = order.shape[0]
     C, D = W.shape
+    n_class_blocks = (C + CLASS_BLOCK - 1) // CLASS_BLOCK
+    n_d_blocks = (D + D_BLOCK - 1) // D_BLOCK
     pos = start
     two_reg = np.float32(2.0) * reg
     for step in range(n_steps):
         if pos >= N:
             return step, pos, STATUS_OK
         nb = min(batch_size, N - pos)
-        # x = (pixels − mean)·scale, then S = x·Wᵀ + b; each row is one iteration's.
-        for r in prange(nb):
-            i = order[pos + r]
-            for d in range(D):
-                xb[r, d] = (np.float32(X[i, d]) - mean[d]) * scale
-            for c in range(C):
-                acc = np.float32(0.0)
-                for d in range(D):
-                    acc += xb[r, d] * W[c, d]
-                S[r, c] = acc + b[c]
-        total, correct = _data_loss_and_dscores(S, y, order[pos:pos + nb], nb, loss_id)
+        rows = order[pos:pos + nb]
+        last = nb - 1
+        # db holds the score offsets until the gradient replaces them.
+        _score_offsets(W, b, mean, scale, db)
+        n_row_blocks = (nb + ROW_BLOCK - 1) // ROW_BLOCK
+        for tile in prange(n_row_blocks * n_class_blocks):
+            r = (tile // n_class_blocks) * ROW_BLOCK
+            c0 = (tile % n_class_blocks) * CLASS_BLOCK
+            _scores_tile(X[rows[r]], X[rows[min(r + 1, last)]], X[rows[min(r + 2, last)]],
+                         X[rows[min(r + 3, last)]], W, c0, S, r, min(ROW_BLOCK, nb - r), scale, db)
+        total, correct = _data_loss_and_dscores(S, y, rows, nb, loss_id)
         reg_sum = 0.0
         for c in range(C):
             for d in range(D):
@@ -154,19 +349,21 @@ def _train_chunk(X, y, order, start, n_steps, batch_size, mean, scale, W, b, lr,
             return step, pos, STATUS_NONFINITE
         if loss > loss_limit:
             return step, pos, STATUS_TOO_LARGE
-        # dW = dSᵀ·x + 2λW, one class row per iteration; db = column sums of dS.
-        for c in prange(C):
-            for d in range(D):
-                dW[c, d] = two_reg * W[c, d]
-            for r in range(nb):
-                g = S[r, c]
-                if g != 0.0:
-                    for d in range(D):
-                        dW[c, d] += g * xb[r, d]
+        for tile in prange(n_class_blocks * n_d_blocks):
+            c0 = (tile // n_d_blocks) * CLASS_BLOCK
+            d0 = (tile % n_d_blocks) * D_BLOCK
+            _gradient_tile(X, rows, nb, S, c0, d0, min(D_BLOCK, D - d0), work)
+        # db = column sums of dS; dW = scale·(dSᵀ·u − db ⊗ mean) + 2λW.
+        for c in range(C):
             acc = np.float32(0.0)
             for r in range(nb):
                 acc += S[r, c]
             db[c] = acc
+            g = work[c]
+            w = W[c]
+            out = dW[c]
+            for d in range(D):
+                out[d] = scale * (g[d] - mean[d] * acc) + two_reg * w[d]
         # Check that the step stays finite before taking it, so W and b keep their last finite values if a
         # gradient or the step overflows; dW and db keep the gradient.
         check = 0.0
@@ -188,24 +385,27 @@ def _evaluate(X, y, mean, scale, W, b, loss_id, block_rows, out_pred, out_loss):
     """Prediction and data loss ``L_i`` of every row of a split, in blocks of rows (the evaluation kernel).
 
     ``X`` (N, D) uint8, ``y`` (N,) int32, ``W`` (C, D) and ``b`` (C,) float32; fills ``out_pred`` (N,) int32 and
-    ``out_loss`` (N,) float64. Each block of rows is one iteration's, with its own small buffers.
+    ``out_loss`` (N,) float64. Each block of rows is one iteration's, with its own small score buffer. Twin of
+    ``reference.scores`` and ``reference.*_data_loss``.
     """
     N, D = X.shape
     C = W.shape[0]
+    offset = np.empty(C, dtype=np.float32)
+    _score_offsets(W, b, mean, scale, offset)
     n_blocks = (N + block_rows - 1) // block_rows
     for blk in prange(n_blocks):
-        x = np.empty(D, dtype=np.float32)
-        s = np.empty(C, dtype=np.float32)
-        for i in range(blk * block_rows, min(N, (blk + 1) * block_rows)):
-            for d in range(D):
-                x[d] = (np.float32(X[i, d]) - mean[d]) * scale
+        lo = blk * block_rows
+        hi = min(N, lo + block_rows)
+        s = np.empty((hi - lo, C), dtype=np.float32)
+        for r in range(lo, hi, ROW_BLOCK):
+            for c0 in range(0, C, CLASS_BLOCK):
+                _scores_tile(X[r], X[min(r + 1, hi - 1)], X[min(r + 2, hi - 1)], X[min(r + 3, hi - 1)], W, c0, s,
+                             r - lo, min(ROW_BLOCK, hi - r), scale, offset)
+        for i in range(lo, hi):
+            row = s[i - lo]
             best = 0
-            for c in range(C):
-                acc = np.float32(0.0)
-                for d in range(D):
-                    acc += x[d] * W[c, d]
-                s[c] = acc + b[c]
-                if s[c] > s[best]:
+            for c in range(1, C):
+                if row[c] > row[best]:
                     best = c
             out_pred[i] = best
             label = y[i]
@@ -213,15 +413,15 @@ def _evaluate(X, y, mean, scale, W, b, loss_id, block_rows, out_pred, out_loss):
                 total = 0.0
                 for c in range(C):
                     if c != label:
-                        margin = s[c] - s[label] + SVM_MARGIN
+                        margin = row[c] - row[label] + SVM_MARGIN
                         if margin > 0:
                             total += margin
                 out_loss[i] = total
             else:
                 norm = 0.0
                 for c in range(C):
-                    norm += np.exp(np.float64(s[c] - s[best]))
-                out_loss[i] = np.log(norm) - np.float64(s[label] - s[best])
+                    norm += np.exp(np.float64(row[c] - row[best]))
+                out_loss[i] = np.log(norm) - np.float64(row[label] - row[best])
 
 
 train_chunk_serial, train_chunk_parallel = _compile_twice(_train_chunk)
@@ -232,14 +432,14 @@ evaluate_serial, evaluate_parallel = _compile_twice(_evaluate)
 class Buffers:
     """Work buffers of :func:`train_chunk`, made once per session (and again only when the batch size grows)."""
 
-    xb: np.ndarray
+    work: np.ndarray
     S: np.ndarray
     dW: np.ndarray
     db: np.ndarray
 
     @classmethod
     def make(cls, batch_size: int, C: int, D: int) -> "Buffers":
-        return cls(xb=np.empty((batch_size, D), np.float32), S=np.empty((batch_size, C), np.float32),
+        return cls(work=np.empty(work_shape(C, D), np.float32), S=np.empty((batch_size, C), np.float32),
                    dW=np.empty((C, D), np.float32), db=np.empty(C, np.float32))
 
 
@@ -275,5 +475,5 @@ def loss_and_grad(W, b, X, y, loss: str, reg: float, mean=None, scale: float = 1
     out_n = np.empty(1, np.int32)
     train_chunk_serial(X, np.ascontiguousarray(y, dtype=np.int32), np.arange(N, dtype=np.int64), 0, 1, N, mean,
                        np.float32(scale), W, b, np.float32(0.0), np.float32(reg), LOSS_IDS[loss],
-                       np.float32(np.inf), buffers.xb, buffers.S, buffers.dW, buffers.db, out_f, out_d, out_i, out_n)
+                       np.float32(np.inf), buffers.work, buffers.S, buffers.dW, buffers.db, out_f, out_d, out_i, out_n)
     return float(out_f[0]), buffers.dW.copy(), buffers.db.copy()

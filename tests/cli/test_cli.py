@@ -211,3 +211,29 @@ def test_download_from_a_local_mirror_refuses_a_bad_checksum(capsys, tmp_path, m
     assert "Traceback" not in err
     left = list((tmp_path / "cache").rglob("*"))
     assert not [p for p in left if p.is_file()], left
+
+
+def test_bench_quick_json_shape(capsys):
+    status, out, err = run_cli(capsys, "bench", "--quick", "--json", "--no-torch", "--backend", "cpu",
+                               "--backend", "numpy")
+    assert status == 0, err
+    result = json.loads(out)
+    assert result["gemm_gflops"] > 0 and result["quick"] is True
+    assert [w["name"] for w in result["workloads"]] == ["cifar10", "digits"]
+    for work in result["workloads"]:
+        names = [row["implementation"] for row in work["results"]]
+        assert names == ["numpy-loop", "cpu", "numpy", "cpu-kernel"]
+        assert work["flop_bound_ms"] > 0
+        for row in work["results"]:
+            for key in ("ms_per_epoch", "steps_per_s", "examples_per_s", "flop_bound_fraction",
+                        "speedup_vs_numpy_loop"):
+                assert row[key] > 0
+        assert work["results"][0]["speedup_vs_numpy_loop"] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("argv, flag", [(["bench", "--workload", "imagenet"], "--workload"),
+                                        (["bench", "--repeats", "0"], "--repeats"),
+                                        (["bench", "--backend", "tpu"], "--backend")])
+def test_bench_bad_flags_exit_2_with_one_line(capsys, argv, flag):
+    status, out, err = run_cli(capsys, *argv)
+    assert status == 2 and flag in err and len(err.strip().splitlines()) == 1 and out == ""

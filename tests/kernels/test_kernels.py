@@ -113,7 +113,7 @@ def chunk(kernel, X, y, W, b, pre, n_steps, batch, loss="softmax", lr=0.5, reg=1
            np.zeros(n_steps, np.int32))
     order = np.random.default_rng(3).permutation(len(y)).astype(np.int64)
     steps, pos, status = kernel(X, y, order, 0, n_steps, batch, pre.mean, np.float32(pre.scale), W, b,
-                                np.float32(lr), np.float32(reg), cpu.LOSS_IDS[loss], np.float32(limit), buf.xb, buf.S,
+                                np.float32(lr), np.float32(reg), cpu.LOSS_IDS[loss], np.float32(limit), buf.work, buf.S,
                                 buf.dW, buf.db, *out)
     return steps, pos, status, W, b, out, order
 
