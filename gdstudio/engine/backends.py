@@ -15,8 +15,9 @@ from gdstudio.kernels import reference
 
 STATUS_OK, STATUS_NONFINITE, STATUS_TOO_LARGE = 0, 1, 2
 
-# Problems at least this large (batch × D × C multiply-adds per step) use the parallel kernels.
-PARALLEL_MIN_WORK = 300_000
+# Problems at least this large (rows × D × C multiply-adds per call) use the parallel kernels: below it, waking
+# the thread pool costs more than it saves, and a pool thread that loses its core (a busy machine) stalls the call.
+PARALLEL_MIN_WORK = 4_000_000
 
 
 @dataclass

@@ -17,7 +17,8 @@ import time
 
 import numpy as np
 
-from gdstudio.config import (CHUNK_SECONDS, DIVERGENCE_FACTOR, DIVERGENCE_FLOOR, EVAL_MAX_STEPS, EVAL_SUBSET,
+from gdstudio.config import (CHUNK_SECONDS, DIVERGENCE_FACTOR, DIVERGENCE_FLOOR, EVAL_COST_SHARE, EVAL_MAX_STEPS,
+                             EVAL_SUBSET,
                              EVALS_PER_EPOCH, MAX_CHUNK_STEPS, SPLIT_SEED, ConfigError, TrainConfig, check_batch_size,
                              check_loss, check_lr, check_reg)
 from gdstudio.data.dataset import Dataset
@@ -223,8 +224,11 @@ class Session:
         return max(1, n)
 
     def _eval_every(self) -> int:
+        """Steps between live accuracy measurements: ``EVALS_PER_EPOCH`` a pass, within the cost share."""
         steps_per_epoch = math.ceil(len(self.order) / self.batch_size)
-        return max(1, min(EVAL_MAX_STEPS, steps_per_epoch // EVALS_PER_EPOCH))
+        measured_rows = len(self._train_subset) + len(self._val_subset)
+        affordable = math.ceil(measured_rows / (2 * self.batch_size * EVAL_COST_SHARE))
+        return max(1, min(EVAL_MAX_STEPS, max(steps_per_epoch // EVALS_PER_EPOCH, affordable)))
 
     def run(self, max_steps: int | None = None, weights_every: float | None = None):
         """Train until the target (``epochs``, ``steps`` or ``budget``), yielding one ``Progress`` per chunk.
