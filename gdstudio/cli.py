@@ -19,6 +19,7 @@ from gdstudio import config as cfg
 from gdstudio.config import ConfigError, GDStudioError
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_DIVERGED = 0, 1, 2, 3
+CHECKPOINT_SECONDS = cfg.CHECKPOINT_SECONDS
 
 
 class UsageError(Exception):
@@ -116,7 +117,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser("train", help="train headless and print the result")
     _add_training_flags(train)
-    train.add_argument("--out", metavar="DIR", help="save the run (config.json, metrics.csv, weights.npz) in DIR")
+    train.add_argument("--out", metavar="DIR", help="save the run (config.json, metrics.csv, weights.npz) in DIR, "
+                       f"with a checkpoint every {CHECKPOINT_SECONDS:g} s")
+    train.add_argument("--resume", metavar="DIR", help="continue the run saved in DIR (writing back into DIR) up to "
+                       "--epochs or --steps in total; its own settings otherwise")
     train.add_argument("--json", action="store_true", help="print one JSON object with the result on stdout")
     train.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
 
@@ -184,12 +188,16 @@ def cmd_train(args) -> int:
     from gdstudio.engine.runs import save_run
     from gdstudio.engine.session import Session
 
-    config = cfg.TrainConfig(dataset=args.dataset, loss=args.loss, reg=args.reg, lr=args.lr,
-                             batch_size=args.batch_size, epochs=args.epochs, steps=args.steps, seed=args.seed,
-                             strategy=args.strategy, backend=args.backend, init_scale=args.init_scale,
-                             preprocess=args.preprocess, budget=args.budget, threads=args.threads)
     started = time.perf_counter()
-    session = Session(config, data_path=args.data)
+    if args.resume:
+        session = _resumed_session(args)
+        args.out = args.out or args.resume
+    else:
+        config = cfg.TrainConfig(dataset=args.dataset, loss=args.loss, reg=args.reg, lr=args.lr,
+                                 batch_size=args.batch_size, epochs=args.epochs, steps=args.steps, seed=args.seed,
+                                 strategy=args.strategy, backend=args.backend, init_scale=args.init_scale,
+                                 preprocess=args.preprocess, budget=args.budget, threads=args.threads)
+        session = Session(config, data_path=args.data)
     c = session.config
     if args.out:
         _check_out_folder(args.out)
@@ -206,9 +214,13 @@ def cmd_train(args) -> int:
     bar = tqdm(total=total, unit=unit, file=sys.stderr, disable=args.quiet or None, dynamic_ncols=True,
                bar_format="{l_bar}{bar}| {n:.4g}/{total_fmt} [{elapsed}<{remaining}{postfix}]")
     last = None
+    saved_at = time.perf_counter()
     try:
         for last in session.run():
             bar.update(measure(last) - bar.n)
+            if args.out and last.status == "running" and time.perf_counter() - saved_at >= CHECKPOINT_SECONDS:
+                save_run(args.out, session, data_path=args.data)  # a checkpoint: a crash loses seconds, not hours
+                saved_at = time.perf_counter()
             postfix = {"loss": f"{last.loss:.4g}"}
             if last.val_accuracy is not None:
                 postfix["val"] = f"{last.val_accuracy:.3f}"
@@ -221,7 +233,7 @@ def cmd_train(args) -> int:
     seconds = time.perf_counter() - started
     final = dict(last.final)
     if args.out:
-        save_run(args.out, session, final)
+        save_run(args.out, session, final, data_path=args.data)
         print(f"gdstudio: run saved in {args.out}", file=sys.stderr)
     summary = {"status": last.status, "loss": final.get("train_loss", math.nan) + session.reg * float(
         (session.W.astype("float64") ** 2).sum()), "train_accuracy": final.get("train_accuracy"),
@@ -239,6 +251,33 @@ def cmd_train(args) -> int:
     if args.json:
         _print_json({k: _json_number(v) for k, v in summary.items()})
     return EXIT_DIVERGED if last.status == DIVERGED else EXIT_OK
+
+
+RESUME_KEEPS = {"dataset": "digits", "data": None, "loss": "softmax", "reg": None, "lr": None, "batch_size": None,
+                "budget": None, "seed": 0, "backend": "auto", "strategy": "sgd", "init_scale": None, "preprocess": None}
+
+
+def _resumed_session(args):
+    """The session saved in ``args.resume``, with ``--epochs`` or ``--steps`` as the new total to reach."""
+    from gdstudio.engine.resume import restore_session
+    from gdstudio.engine.runs import load_run
+
+    changed = [name for name, default in RESUME_KEEPS.items() if getattr(args, name) != default and name != "data"]
+    if changed:
+        flag = "--" + changed[0].replace("_", "-")
+        raise UsageError(f"gdstudio train: argument {flag}: --resume continues with the run's own settings; "
+                         "only --epochs or --steps (the new total), --data, --threads and --out may be given")
+    run = load_run(args.resume)
+    if run.state["status"] == "diverged":
+        raise UsageError(f"gdstudio train: argument --resume: the run in {args.resume} diverged; start a new run "
+                         "with a smaller --lr")
+    if args.epochs is not None:
+        run.config = run.config.replace(epochs=args.epochs, steps=None, budget=None)
+    elif args.steps is not None:
+        run.config = run.config.replace(steps=args.steps, budget=None)
+    if args.threads is not None:
+        run.config = run.config.replace(threads=args.threads)
+    return restore_session(run, data_path=args.data)
 
 
 def _check_out_folder(path) -> None:

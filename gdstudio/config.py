@@ -72,6 +72,8 @@ HISTORY_LIMIT = 200_000
 """The history keeps every step until it holds this many points, then halves its resolution (decimation)."""
 SEARCH_STEP_SCALE = 1.0
 """Random local search steps by ``SEARCH_STEP_SCALE · init_scale · randn``."""
+CHECKPOINT_SECONDS = 5.0
+"""``gdstudio train --out`` saves the run this often while training (and at the end)."""
 GRADCHECK_STEP = 1e-5
 GRADCHECK_ZERO = 1e-8
 """Gradient-check entries whose analytic and numerical values are both below this (in sum) count as exact."""

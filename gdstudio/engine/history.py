@@ -100,6 +100,7 @@ class History:
         steps = self.steps.as_dict()
         measured = {int(s): (float(t), float(v)) for s, t, v in zip(
             self.evals.column("step"), self.evals.column("train_accuracy"), self.evals.column("val_accuracy"))}
+        eval_examples = dict(zip(self.evals.column("step").tolist(), self.evals.column("examples").tolist()))
         rows = []
         for i in range(len(self.steps)):
             step = int(steps["step"][i])
@@ -107,10 +108,12 @@ class History:
             rows.append({"step": step, "epoch": float(steps["epoch"][i]), "loss": float(steps["loss"][i]),
                          "data_loss": float(steps["data_loss"][i]), "reg_loss": float(steps["reg_loss"][i]),
                          "batch_accuracy": float(steps["batch_accuracy"][i]),
-                         "train_accuracy": train, "val_accuracy": val})
+                         "train_accuracy": train, "val_accuracy": val, "examples": int(steps["examples"][i]),
+                         "evaluations": int(steps["evaluations"][i])})
         epochs = dict(zip(self.evals.column("step").tolist(), self.evals.column("epoch").tolist()))
         for step, (train, val) in measured.items():
             rows.append({"step": step, "epoch": epochs[step], "loss": None, "data_loss": None, "reg_loss": None,
-                         "batch_accuracy": None, "train_accuracy": train, "val_accuracy": val})
+                         "batch_accuracy": None, "train_accuracy": train, "val_accuracy": val,
+                         "examples": eval_examples[step], "evaluations": None})
         rows.sort(key=lambda row: row["step"])
         return rows

@@ -1,7 +1,14 @@
 """Run folders (DESIGN.md §7): ``config.json``, ``metrics.csv``, ``weights.npz``.
 
-Every file is written to a temporary name in the same folder, flushed to disk and renamed over the old one, so a
-crash never leaves a half-written file. Loading validates every file and never unpickles anything.
+A save is a small transaction, so that a crash at any moment leaves either the old run or the new one:
+
+1. the three new files are written into ``DIR/.pending/`` (each through a temporary name, flushed to disk);
+2. an empty ``DIR/.pending/COMPLETE`` marks the set as whole;
+3. each file is renamed over its old self in ``DIR`` (a rename is atomic), then ``.pending`` is removed.
+
+A reader that finds ``COMPLETE`` takes each file from ``.pending`` while it is still there (the new run) and
+finishes the renames when it can; a ``.pending`` without ``COMPLETE`` is an unfinished save and is ignored (the
+old run). Loading validates every file and never unpickles anything.
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ import io
 import json
 import math
 import os
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,8 +29,11 @@ from gdstudio import __version__
 from gdstudio.config import ConfigError, DataError, TrainConfig
 
 FORMAT = 1
+FILES = ("weights.npz", "metrics.csv", "config.json")
+PENDING = ".pending"
+COMPLETE = "COMPLETE"
 METRIC_COLUMNS = ("step", "epoch", "loss", "data_loss", "reg_loss", "batch_accuracy", "train_accuracy",
-                  "val_accuracy")
+                  "val_accuracy", "examples", "evaluations")
 STATE_KEYS = {"step", "epochs_done", "position", "examples_seen", "evaluations", "lr", "reg", "batch_size", "loss",
               "initial_loss", "status", "rng_state"}
 
@@ -46,6 +57,7 @@ class Run:
     metrics: list[dict]
     changes: list[dict]
     final: dict
+    data_path: str | None = None
 
 
 def write_atomic(path: Path, data: bytes) -> None:
@@ -91,28 +103,73 @@ def metrics_csv(history) -> str:
     return out.getvalue()
 
 
-def save_run(folder, session, final: dict | None = None) -> Path:
-    """Write ``session`` (config, curves, weights and the state needed to resume) into ``folder``."""
+def save_run(folder, session, final: dict | None = None, data_path=None) -> Path:
+    """Write ``session`` (config, curves, weights and the state needed to resume) into ``folder``, atomically as
+    a whole (see the module's docstring)."""
     folder = Path(folder)
+    if not np.all(np.isfinite(session.W)) or not np.all(np.isfinite(session.b)):
+        raise RunError(f"{folder}: refusing to save non-finite weights")
+    weights = io.BytesIO()
+    np.savez(weights, W=session.W, b=session.b, mean=session.preprocess.mean,
+             scale=np.float64(session.preprocess.scale), order=session.order)
+    document = {"format": FORMAT, "gdstudio": __version__, "dataset": session.dataset.name,
+                "data_path": None if data_path is None else str(Path(data_path).resolve()),
+                "config": session.config.to_dict(), "state": session_state(session),
+                "changes": [{"step": c.step, "name": c.name, "old": c.old, "new": c.new}
+                            for c in session.history.changes],
+                "final": {k: _finite_or_none(v) for k, v in (final or {}).items()}}
+    document["state"]["initial_loss"] = _finite_or_none(document["state"]["initial_loss"])
+    contents = {"weights.npz": weights.getvalue(), "metrics.csv": metrics_csv(session.history).encode(),
+                "config.json": (json.dumps(document, indent=2) + "\n").encode()}
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        if not np.all(np.isfinite(session.W)) or not np.all(np.isfinite(session.b)):
-            raise RunError(f"{folder}: refusing to save non-finite weights")
-        weights = io.BytesIO()
-        np.savez(weights, W=session.W, b=session.b, mean=session.preprocess.mean,
-                 scale=np.float64(session.preprocess.scale), order=session.order)
-        write_atomic(folder / "weights.npz", weights.getvalue())
-        write_atomic(folder / "metrics.csv", metrics_csv(session.history).encode())
-        document = {"format": FORMAT, "gdstudio": __version__, "dataset": session.dataset.name,
-                    "config": session.config.to_dict(), "state": session_state(session),
-                    "changes": [{"step": c.step, "name": c.name, "old": c.old, "new": c.new}
-                                for c in session.history.changes],
-                    "final": {k: _finite_or_none(v) for k, v in (final or {}).items()}}
-        document["state"]["initial_loss"] = _finite_or_none(document["state"]["initial_loss"])
-        write_atomic(folder / "config.json", (json.dumps(document, indent=2) + "\n").encode())
+        _roll_forward(folder)  # an earlier save that was cut short after it was complete
+        pending = folder / PENDING
+        if pending.exists():
+            shutil.rmtree(pending)
+        pending.mkdir()
+        for name in FILES:
+            write_atomic(pending / name, contents[name])
+        write_atomic(pending / COMPLETE, b"")
+        _fsync_folder(pending)
+        _roll_forward(folder)
     except OSError as exc:
         raise RunError(f"{folder}: cannot write the run: {exc.strerror or exc}") from None
     return folder
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make the renames inside ``folder`` durable (where the platform lets a folder be opened)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _roll_forward(folder: Path) -> None:
+    """Finish a complete pending save: move its files over the old ones, then drop ``.pending``."""
+    pending = folder / PENDING
+    if not (pending / COMPLETE).exists():
+        return
+    for name in FILES:
+        if (pending / name).exists():
+            os.replace(pending / name, folder / name)
+    _fsync_folder(folder)
+    shutil.rmtree(pending, ignore_errors=True)
+
+
+def _current(folder: Path, name: str) -> Path:
+    """Where the newest whole copy of ``name`` is: in a complete ``.pending`` if it is still there."""
+    pending = folder / PENDING
+    if (pending / COMPLETE).exists() and (pending / name).exists():
+        return pending / name
+    return folder / name
 
 
 def _load_json(path: Path) -> dict:
@@ -138,8 +195,8 @@ def _load_weights(path: Path, config: TrainConfig) -> dict:
             arrays = {name: archive[name] for name in ("W", "b", "mean", "scale", "order")}
     except FileNotFoundError:
         raise RunError(f"{path}: missing") from None
-    except (KeyError, ValueError, OSError, EOFError) as exc:
-        raise RunError(f"{path}: not a valid weights file ({exc})") from None
+    except Exception as exc:  # a damaged zip raises BadZipFile, zlib.error, ValueError ...: all mean the same
+        raise RunError(f"{path}: not a valid weights file ({type(exc).__name__}: {exc})") from None
     W, b, mean, scale, order = (arrays[k] for k in ("W", "b", "mean", "scale", "order"))
     if W.ndim != 2 or b.shape != (W.shape[0],) or mean.shape != (W.shape[1],) or scale.shape != ():
         raise RunError(f"{path}: shapes do not fit (W {W.shape}, b {b.shape}, mean {mean.shape})")
@@ -172,7 +229,11 @@ def load_metrics(path: Path) -> list[dict]:
             row = {c: (None if v == "" else float(v)) for c, v in zip(METRIC_COLUMNS, fields)}
         except ValueError:
             raise RunError(f"{path}: line {number} holds a value that is not a number") from None
+        if row["step"] is None or not math.isfinite(row["step"]):
+            raise RunError(f"{path}: line {number} has no step")
         row["step"] = int(row["step"])
+        for name in ("examples", "evaluations"):
+            row[name] = None if row[name] is None else int(row[name])
         rows.append(row)
     return rows
 
@@ -182,13 +243,25 @@ def load_run(folder) -> Run:
     folder = Path(folder)
     if not folder.is_dir():
         raise RunError(f"{folder}: no such run folder")
-    document = _load_json(folder / "config.json")
+    try:
+        _roll_forward(folder)
+    except OSError:
+        pass  # a read-only folder: read the complete pending files where they are
+    config_path = _current(folder, "config.json")
+    document = _load_json(config_path)
     try:
         config = TrainConfig.from_dict(document["config"])
     except (ConfigError, TypeError) as exc:
-        raise RunError(f"{folder / 'config.json'}: {exc}") from None
-    arrays = _load_weights(folder / "weights.npz", config)
-    metrics = load_metrics(folder / "metrics.csv")
+        raise RunError(f"{config_path}: {exc}") from None
+    arrays = _load_weights(_current(folder, "weights.npz"), config)
+    if arrays["W"].shape[0] < 2:
+        raise RunError(f"{_current(folder, 'weights.npz')}: W must have at least two classes (rows)")
+    metrics = load_metrics(_current(folder, "metrics.csv"))
+    changes = document.get("changes", [])
+    final = document.get("final", {})
+    data_path = document.get("data_path")
+    if not isinstance(changes, list) or not isinstance(final, dict) or not isinstance(data_path, (str, type(None))):
+        raise RunError(f"{config_path}: 'changes' must be a list, 'final' an object and 'data_path' a string")
     return Run(config=config, dataset=str(document["dataset"]), state=document["state"], W=arrays["W"],
                b=arrays["b"], mean=arrays["mean"], scale=float(arrays["scale"]), order=arrays["order"],
-               metrics=metrics, changes=list(document.get("changes", [])), final=dict(document.get("final", {})))
+               metrics=metrics, changes=list(changes), final=dict(final), data_path=data_path)

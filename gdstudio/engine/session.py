@@ -280,7 +280,7 @@ class Session:
                 yield self._final(DIVERGED, self.message, changes, curves)
                 return
             train_acc = val_acc = None
-            if self.step % self._eval_every() == 0 or self.target_reached():
+            if self.step % self._eval_every() == 0:  # fixed steps: a resumed run measures where the original did
                 train_acc = self.evaluate("train", subset=True)[1]
                 val_acc = self.evaluate("val", subset=True)[1]
                 self.history.evals.extend(step=self.step, epoch=self.epoch, examples=self.examples_seen,
