@@ -307,17 +307,22 @@ class Session:
         data_loss = result.data_loss.astype(np.float64)
         reg_loss = loss - data_loss
         accuracy = result.correct / np.maximum(batch, 1)
-        self.history.steps.extend(step=steps, epoch=epochs, examples=examples, evaluations=evaluations, loss=loss,
-                                  data_loss=data_loss, reg_loss=reg_loss, batch_accuracy=accuracy)
+        # A non-finite loss (the step that tripped the guard) is reported in the message, never kept in the curves.
+        kept = k if k == 0 or np.isfinite(loss[-1]) else k - 1
+        if kept:
+            self.history.steps.extend(step=steps[:kept], epoch=epochs[:kept], examples=examples[:kept],
+                                      evaluations=evaluations[:kept], loss=loss[:kept], data_loss=data_loss[:kept],
+                                      reg_loss=reg_loss[:kept], batch_accuracy=accuracy[:kept])
         done = result.steps
         if done:
             self.step += done
             self.position = result.position
             self.examples_seen += int(batch[:done].sum())
             self.evaluations += per_step * done
-        curves = Curves(steps, epochs, examples, evaluations, loss, data_loss, reg_loss, accuracy)
-        for array in (steps, epochs, examples, evaluations, loss, data_loss, reg_loss, accuracy):
+        columns = [a[:kept] for a in (steps, epochs, examples, evaluations, loss, data_loss, reg_loss, accuracy)]
+        for array in columns:
             array.flags.writeable = False
+        curves = Curves(*columns)
         return curves
 
     def _progress(self, curves, changes, train_acc, val_acc, weights, examples_rate, steps_rate,
