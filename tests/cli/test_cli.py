@@ -237,3 +237,14 @@ def test_bench_quick_json_shape(capsys):
 def test_bench_bad_flags_exit_2_with_one_line(capsys, argv, flag):
     status, out, err = run_cli(capsys, *argv)
     assert status == 2 and flag in err and len(err.strip().splitlines()) == 1 and out == ""
+
+
+@pytest.mark.parametrize("loss", ["svm", "softmax"])
+@pytest.mark.parametrize("reg", [None, "0.05"])
+def test_gradcheck_json(capsys, loss, reg):
+    argv = ["gradcheck", "--dataset", "digits", "--loss", loss, "--json"] + (["--reg", reg] if reg else [])
+    status, out, _ = run_cli(capsys, *argv)
+    result = json.loads(out)
+    assert status == 0
+    assert result["max_relative_error"] < 1e-6
+    assert len(result["entries"]) == 650 and {"analytic", "numeric", "relative_error"} <= set(result["entries"][0])
