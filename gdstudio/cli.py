@@ -146,6 +146,37 @@ def build_parser() -> argparse.ArgumentParser:
     gradcheck.add_argument("--seed", type=_whole_number("--seed", 0), default=0, help="random seed (default: 0)")
     gradcheck.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
+    compare = commands.add_parser("compare", help="race random search, random local search and SGD")
+    compare.add_argument("--dataset", default="digits", help="data set name (default: digits)")
+    compare.add_argument("--data", metavar="PATH", help="archive or folder holding the data set")
+    compare.add_argument("--loss", choices=cfg.LOSSES, default="softmax", help="loss function (default: softmax)")
+    compare.add_argument("--budget", type=_whole_number("--budget", 2), default=1000,
+                         help="mini-batch loss evaluations for each strategy (default: 1000)")
+    compare.add_argument("--lr", type=_flag_type(cfg.check_lr, "--lr"), help="SGD step size (default: the data "
+                         "set's)")
+    compare.add_argument("--reg", type=_flag_type(cfg.check_reg, "--reg"), help="L2 strength λ")
+    compare.add_argument("--batch-size", type=_flag_type(cfg.check_batch_size, "--batch-size"),
+                         help="mini-batch size (default: the data set's)")
+    compare.add_argument("--seed", type=_whole_number("--seed", 0), default=0, help="random seed (default: 0)")
+    compare.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    sweep = commands.add_parser("sweep", help="random search over log α × log λ on the validation split")
+    sweep.add_argument("--dataset", default="digits", help="data set name (default: digits)")
+    sweep.add_argument("--data", metavar="PATH", help="archive or folder holding the data set")
+    sweep.add_argument("--loss", choices=cfg.LOSSES, default="softmax", help="loss function (default: softmax)")
+    sweep.add_argument("--trials", type=_whole_number("--trials", 1), default=12, help="points to try (default: 12)")
+    sweep.add_argument("--lr-range", type=_positive_number("--lr-range"), nargs=2, metavar=("LOW", "HIGH"),
+                       default=(1e-3, 3.0), help="α range, sampled in log space (default: 1e-3 3)")
+    sweep.add_argument("--reg-range", type=_positive_number("--reg-range"), nargs=2, metavar=("LOW", "HIGH"),
+                       default=(1e-6, 1e-1), help="λ range, sampled in log space (default: 1e-6 0.1)")
+    sweep.add_argument("--epochs", type=_positive_number("--epochs"), help="epochs per trial (default: the data "
+                       "set's)")
+    sweep.add_argument("--batch-size", type=_flag_type(cfg.check_batch_size, "--batch-size"),
+                       help="mini-batch size (default: the data set's)")
+    sweep.add_argument("--workers", type=_whole_number("--workers", 1), help="processes (default: all cores)")
+    sweep.add_argument("--seed", type=_whole_number("--seed", 0), default=0, help="random seed (default: 0)")
+    sweep.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
     datasets = commands.add_parser("datasets", help="list the data sets, or download one")
     datasets.add_argument("--json", action="store_true", help="print JSON instead of a table")
     datasets_commands = datasets.add_subparsers(dest="datasets_command", parser_class=_Parser, metavar="ACTION")
@@ -335,6 +366,64 @@ def cmd_gradcheck(args) -> int:
     return EXIT_ERROR if document["verdict"] == "wrong" else EXIT_OK
 
 
+def cmd_compare(args) -> int:
+    from gdstudio.data.registry import load_dataset
+    from gdstudio.engine.lecture import race
+
+    config = cfg.TrainConfig(dataset=args.dataset, loss=args.loss, lr=args.lr, reg=args.reg,
+                             batch_size=args.batch_size, seed=args.seed)
+    dataset = load_dataset(args.dataset, args.data)
+    print(f"gdstudio: racing the strategies on {args.dataset}, {args.budget:,} loss evaluations each",
+          file=sys.stderr)
+    results = race(config, dataset, args.budget)
+    table = {name: result.row() for name, result in results.items()}
+    if args.json:
+        _print_json(table)
+    else:
+        print(f"{'strategy':<22} {'val acc':>8} {'train acc':>9} {'test acc':>8} {'loss':>8} {'evals':>7} {'s':>6}")
+        for name, row in table.items():
+            print(f"{name:<22} {row['val_accuracy']:>8.3f} {row['train_accuracy']:>9.3f} {row['test_accuracy']:>8.3f} "
+                  f"{row['loss']:>8.4g} {row['evaluations']:>7,} {row['seconds']:>6.2f}")
+    return EXIT_OK
+
+
+def cmd_sweep(args) -> int:
+    from concurrent.futures import ProcessPoolExecutor
+    import multiprocessing
+
+    from gdstudio.engine.sweep import sweep
+
+    for flag, (low, high) in (("--lr-range", args.lr_range), ("--reg-range", args.reg_range)):
+        if low > high:
+            raise UsageError(f"gdstudio sweep: argument {flag}: LOW must not exceed HIGH, got {low:g} {high:g}")
+    config = cfg.TrainConfig(dataset=args.dataset, loss=args.loss, epochs=args.epochs, batch_size=args.batch_size,
+                             seed=args.seed)
+    from gdstudio.engine.session import dataset_defaults
+
+    config = config.with_defaults(dataset_defaults(args.dataset))
+    from gdstudio.data.registry import load_dataset
+
+    load_dataset(args.dataset, args.data)  # a missing data set is refused here, not in every worker
+    executor = ProcessPoolExecutor(max_workers=args.workers or os.cpu_count(),
+                                   mp_context=multiprocessing.get_context("spawn"))
+    print(f"gdstudio: sweeping {args.trials} points of α × λ on {args.dataset}", file=sys.stderr)
+    with executor:
+        result = sweep(config, args.trials, tuple(args.lr_range), tuple(args.reg_range), seed=args.seed,
+                       data_path=args.data, executor=executor,
+                       on_trial=lambda t: print(f"  α = {t.lr:.3g}, λ = {t.reg:.3g}: val {t.val_accuracy:.3f} "
+                                                f"({t.status})", file=sys.stderr))
+    best = result["best"]
+    for warning in result["warnings"]:
+        print(f"gdstudio: warning: {warning}", file=sys.stderr)
+    document = {"best": {"lr": best.lr, "reg": best.reg, "val_accuracy": best.val_accuracy},
+                "trials": [t.to_dict() for t in result["trials"]], "warnings": result["warnings"]}
+    if args.json:
+        _print_json(document)
+    else:
+        print(f"best: α = {best.lr:.4g}, λ = {best.reg:.4g}, validation accuracy {best.val_accuracy:.3f}")
+    return EXIT_OK
+
+
 def cmd_datasets(args) -> int:
     from gdstudio.data import registry
 
@@ -404,7 +493,8 @@ def cmd_gui(args) -> int:
     return gui_main(dataset=getattr(args, "dataset", None))
 
 
-COMMANDS = {"train": cmd_train, "explain": cmd_explain, "gradcheck": cmd_gradcheck, "datasets": cmd_datasets, "gui": cmd_gui,
+COMMANDS = {"train": cmd_train, "explain": cmd_explain, "gradcheck": cmd_gradcheck, "compare": cmd_compare,
+            "sweep": cmd_sweep, "datasets": cmd_datasets, "gui": cmd_gui,
             "bench": cmd_bench}
 
 

@@ -248,3 +248,20 @@ def test_gradcheck_json(capsys, loss, reg):
     assert status == 0
     assert result["max_relative_error"] < 1e-6
     assert len(result["entries"]) == 650 and {"analytic", "numeric", "relative_error"} <= set(result["entries"][0])
+
+
+def test_compare_json_has_the_lectures_order(capsys):
+    status, out, _ = run_cli(capsys, "compare", "--dataset", "digits", "--budget", "600", "--json")
+    table = json.loads(out)
+    assert status == 0 and list(table) == ["random-search", "random-local-search", "sgd"]
+    assert table["random-search"]["val_accuracy"] < table["random-local-search"]["val_accuracy"] < \
+        table["sgd"]["val_accuracy"]
+
+
+def test_sweep_json(capsys):
+    status, out, err = run_cli(capsys, "sweep", "--dataset", "digits", "--trials", "3", "--epochs", "1", "--json",
+                               "--workers", "2")
+    result = json.loads(out)
+    assert status == 0 and len(result["trials"]) == 3
+    assert result["best"]["val_accuracy"] == max(t["val_accuracy"] for t in result["trials"])
+    assert run_cli(capsys, "sweep", "--lr-range", "1", "0.1")[0] == 2
