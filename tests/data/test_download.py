@@ -133,3 +133,13 @@ def test_partial_file_name():
     from pathlib import Path
 
     assert partial_path(Path("/c/mnist/train.gz")) == Path("/c/mnist/.train.gz.part")
+
+
+def test_a_dropped_download_restarts_cleanly_on_the_next_try(tmp_path, file_server):
+    md5 = file_server.add("/data.bin", BODY)
+    dest = tmp_path / "d"
+    with pytest.raises(DownloadError):
+        download(f"{file_server.url}/short/data.bin", dest, md5)
+    assert not dest.exists()
+    assert download(f"{file_server.url}/data.bin", dest, md5).read_bytes() == BODY
+    assert leftovers(tmp_path) == ["d"]
