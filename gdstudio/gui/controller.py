@@ -6,13 +6,21 @@ the latest :class:`~gdstudio.gui.worker.SessionInfo` and ``Progress`` from it.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Signal, Slot
+import atexit
+import sys
+import weakref
+
+from PySide6.QtCore import QCoreApplication, QObject, Signal, Slot
 
 from gdstudio.config import TrainConfig
 from gdstudio.engine.progress import Progress
 from gdstudio.gui.worker import (BUSY, DIVERGED_STATE, ENDED, LOADING, NO_SESSION, PAUSED, READY, RUNNING_STATE,
                                  SessionInfo, TrainingThread)
 
+GIL_SWITCH_INTERVAL_S = 0.0005
+"""While the training thread runs Python between kernel calls, the GUI thread waits up to the interpreter's switch
+interval (5 ms by default) each time it needs the GIL back, and painting a plot needs it dozens of times (every
+pyqtgraph item paints in Python): 5 ms × 30 items made 150 ms stalls. A shorter interval bounds them."""
 SHUTDOWN_TIMEOUT_MS = 15_000
 """How long closing the window waits for the training thread: one chunk (~30 ms) in the usual case, but a data set
 that is loading or a kernel that is compiling cannot be interrupted."""
@@ -52,7 +60,16 @@ class TrainingController(QObject):
         self._thread.saved.connect(self._on_saved)
         self._thread.failed.connect(self._on_failed)
         self._thread.backends_checked.connect(self._on_backends_checked)
+        if sys.getswitchinterval() > GIL_SWITCH_INTERVAL_S:
+            sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
         self._thread.start()
+        # A window that is never closed (a script, an interactive session) must still not leave the thread
+        # running when Qt or Python shuts down ("QThread: Destroyed while thread is still running").
+        app = QCoreApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self.shutdown)
+        reference = weakref.ref(self)
+        atexit.register(_shutdown_at_exit, reference)
 
     # ----------------------------------------------------------------------------------------------------------
     # Commands
@@ -66,8 +83,8 @@ class TrainingController(QObject):
         """A session is there and nothing is loading."""
         return self.info is not None and self.state not in (LOADING, BUSY, NO_SESSION)
 
-    def load(self, config: TrainConfig, data_path=None) -> None:
-        self._thread.load(config, data_path)
+    def load(self, config: TrainConfig, data_path=None, dataset=None) -> None:
+        self._thread.load(config, data_path, dataset)
 
     def open_run(self, folder, data_paths: dict | None = None) -> None:
         self._thread.open_run(folder, data_paths)
@@ -76,7 +93,7 @@ class TrainingController(QObject):
         self._thread.save_run(folder)
 
     def start(self, extend_epochs: float | None = None) -> None:
-        self._thread.start(extend_epochs)
+        self._thread.train(extend_epochs)
         self._set_state(RUNNING_STATE)  # at once, so a second click means Pause; the thread confirms
 
     def pause(self) -> None:
@@ -162,6 +179,15 @@ class TrainingController(QObject):
         if state != self.state:
             self.state = state
             self.state_changed.emit(state)
+
+
+def _shutdown_at_exit(reference) -> None:
+    controller = reference()
+    if controller is not None:
+        try:
+            controller.shutdown()
+        except RuntimeError:  # the C++ object is gone already
+            pass
 
 
 __all__ = ["TrainingController", "NO_SESSION", "LOADING", "READY", "RUNNING_STATE", "PAUSED", "ENDED",

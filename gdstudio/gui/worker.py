@@ -164,9 +164,10 @@ class TrainingThread(QThread):
     # ----------------------------------------------------------------------------------------------------------
     # Commands, from the GUI thread
 
-    def load(self, config: TrainConfig, data_path=None) -> None:
-        """Make a new session (loading the data set); the old one stays until the new one is ready."""
-        self._put("load", config, data_path)
+    def load(self, config: TrainConfig, data_path=None, dataset=None) -> None:
+        """Make a new session (loading the data set, unless a loaded ``Dataset`` is given); the old one stays
+        until the new one is ready. A given data set is only read, never written, by this thread."""
+        self._put("load", config, data_path, dataset)
 
     def open_run(self, folder, data_paths: dict | None = None) -> None:
         self._put("open", str(folder), dict(data_paths or {}))
@@ -174,9 +175,11 @@ class TrainingThread(QThread):
     def save_run(self, folder) -> None:
         self._put("save", str(folder))
 
-    def start(self, extend_epochs: float | None = None) -> None:
-        """Train on; a run that reached its target continues for ``extend_epochs`` more epochs."""
-        self._put("start", extend_epochs)
+    def train(self, extend_epochs: float | None = None) -> None:
+        """Train on; a run that reached its target continues for ``extend_epochs`` more epochs.
+
+        (Not ``start``: that is QThread's.)"""
+        self._put("train", extend_epochs)
 
     def pause(self) -> None:
         self._put("pause")
@@ -270,11 +273,11 @@ class TrainingThread(QThread):
     # ----------------------------------------------------------------------------------------------------------
     # Command handlers
 
-    def _do_load(self, config: TrainConfig, data_path) -> None:
+    def _do_load(self, config: TrainConfig, data_path, dataset) -> None:
         from gdstudio.engine.session import Session
 
         self._set_state(LOADING)  # on failure, _safely puts back the state of the session kept
-        session = Session(config, data_path=data_path)
+        session = Session(config, dataset=dataset, data_path=data_path)
         self._warm_up(session)
         self._replace(session)
         self.loaded.emit(session_info(session, "new"))
@@ -302,7 +305,7 @@ class TrainingThread(QThread):
         save_run(Path(folder), session, final)
         self.saved.emit(folder)
 
-    def _do_start(self, extend_epochs) -> None:
+    def _do_train(self, extend_epochs) -> None:
         session = self._require_session()
         if session.status == DIVERGED:
             self._set_state(DIVERGED_STATE, force=True)

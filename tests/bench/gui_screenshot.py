@@ -73,11 +73,13 @@ def main(path: str = "docs/screenshot-main.png", width: int = 1500, height: int 
         when(lambda: window.controller.last_progress.step >= 520, grab)
 
     def grab():
+        app.processEvents()
+        # Everything from the same record: the status bar (refreshed at 10 Hz) and the plots (redrawn in turn).
         window.view.redraw(full=True)
         window.view.show_values_at(400)
-        app.processEvents()
+        window._show_status(window.controller.last_progress)
         ok = window.grab().save(path)
-        print(f"saved {path}: {ok}; step {window.controller.last_progress.step}")
+        print(f"saved {path}: {ok}; step {window.controller.last_progress.step}; status {window.step_label.text()}")
         window.close()
         app.exit(0 if ok else 1)
 

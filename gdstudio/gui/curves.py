@@ -1,0 +1,513 @@
+"""The live curves: ``lossPlot`` (total, data and regularisation loss) and ``accuracyPlot`` (train, validation).
+
+Records go into a :class:`~gdstudio.gui.series.RunCurves` as they arrive; a ~30 Hz timer redraws the curves
+that already exist with ``setData`` when the data changed (pyqtgraph's scrolling-plots pattern), one plot per
+tick, from at most ~1,200 points per curve, and spaces its ticks out when drawing gets expensive. Live changes of
+α, λ, batch size and loss are labelled vertical lines; kept runs are faded dashed overlays.
+
+Drawing is kept cheap on purpose (measured with ``tests/bench/gui_throughput.py``): no antialiasing, opaque
+pens, horizontal grid lines only, the axes ranged before the paint (else Qt paints twice), and the accuracy plot
+not x-linked to the loss plot (a link repaints it at every loss redraw).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, Qt, QTimer, Signal, Slot
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
+                               QPushButton, QSlider, QSplitter, QVBoxLayout, QWidget)
+
+from gdstudio.gui.series import X_AXES, RunCurves, display
+
+REDRAW_INTERVAL_MS = 33
+LEFT_AXIS_WIDTH = 58
+REDRAW_BUSY_FRACTION = 0.15
+"""While training runs at full speed, redraws are spaced so that drawing takes at most this share of one CPU.
+Painting holds the GIL (PySide6 does not release it in QPainter calls), so this is also about the most the plots
+take from the training thread, whose Python between kernel calls needs the GIL too. On a 2-core machine training
+the built-in digits flat out, that is 7 to 8 loss-plot frames a second (tests/bench/gui_throughput.py)."""
+REDRAW_IDLE_FRACTION = 0.5
+"""The share when training is paced or paused: nothing to take time from, so nearly every tick redraws."""
+SMOOTHING_STEPS = 100
+"""The smoothing slider's positions: weight = position / SMOOTHING_STEPS (0 … 0.99)."""
+
+LOSS_CURVES = (("loss", "total loss", (31, 119, 180)), ("data_loss", "data loss", (255, 127, 14)),
+               ("reg_loss", "regularisation λ‖W‖²", (44, 160, 44)))
+ACCURACY_CURVES = (("train_accuracy", "train (subset)", (31, 119, 180)),
+                   ("val_accuracy", "validation (subset)", (255, 127, 14)))
+KEPT_COLOURS = ((148, 103, 189), (140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34),
+                (23, 190, 207))
+RAW_CURVES = ("loss",)
+"""Curves drawn raw (faint) behind their smoothed line: the total loss only; the data loss would draw nearly the
+same band again, at a cost in every frame."""
+MARKER_COLOUR = (90, 90, 90)
+_LABEL_POSITIONS = (0.95, 0.82, 0.69, 0.56)
+
+
+class TimedPlotWidget(pg.PlotWidget):
+    """A ``PlotWidget`` that adds up the CPU time it paints with (the redraw timer spaces its ticks by it)."""
+
+    paint_seconds = 0.0
+    """CPU seconds of this thread spent painting since the last redraw (reset when the plot is redrawn)."""
+    paint_count = 0
+
+    def paintEvent(self, event) -> None:  # Qt override
+        started = time.thread_time()
+        super().paintEvent(event)
+        self.paint_seconds += time.thread_time() - started
+        self.paint_count += 1
+
+
+@dataclass
+class KeptRun:
+    """A pinned copy of a run's curves, drawn faded behind the live one."""
+
+    label: str
+    snapshot: dict
+    colour: tuple
+    items: list = field(default_factory=list)
+
+
+class CurvesView(QWidget):
+    """The two plots, their options row and the hover read-out.
+
+    Parameters
+    ----------
+    curves : RunCurves
+        The live run's data; the view draws it and never changes it.
+
+    Signals
+    -------
+    kept_changed()
+        A run was kept or removed.
+    """
+
+    kept_changed = Signal()
+
+    def __init__(self, curves: RunCurves, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.curves = curves
+        self.x_axis = "step"
+        self.log_loss = False
+        self.smoothing = 0.6
+        self.kept: list[KeptRun] = []
+        self._drawn_revision = -1
+        self._next_redraw = 0.0
+        self.redraw_fraction = REDRAW_IDLE_FRACTION
+        """The share of one CPU that drawing may take (see REDRAW_BUSY_FRACTION); the window sets it."""
+        self._loss_turn = False
+        self._turn = 0
+        self._markers: list[tuple] = []
+        self._build()
+        self._timer = QTimer(self)
+        self._timer.setInterval(REDRAW_INTERVAL_MS)
+        self._timer.timeout.connect(self._on_timer)
+        self._timer.start()
+
+    # ----------------------------------------------------------------------------------------------------------
+    # Layout
+
+    def _build(self) -> None:
+        self.x_axis_combo = QComboBox(objectName="xAxisCombo")
+        for name, title in X_AXES.items():
+            self.x_axis_combo.addItem(title, name)
+        self.x_axis_combo.setToolTip("What the x axis of both plots counts")
+        self.x_axis_combo.currentIndexChanged.connect(self._on_x_axis_chosen)
+        self.log_check = QCheckBox("Log-scale loss", objectName="logLossCheck")
+        self.log_check.setToolTip("Draw the loss on a logarithmic axis (L)")
+        self.log_check.toggled.connect(self.set_log_loss)
+        self.smoothing_slider = QSlider(Qt.Orientation.Horizontal, objectName="smoothingSlider")
+        self.smoothing_slider.setRange(0, SMOOTHING_STEPS - 1)
+        self.smoothing_slider.setValue(round(self.smoothing * SMOOTHING_STEPS))
+        self.smoothing_slider.setMaximumWidth(160)
+        self.smoothing_slider.setToolTip("Exponential moving average of the loss; the raw curve stays faint "
+                                         "behind it")
+        self.smoothing_slider.valueChanged.connect(self._on_smoothing_moved)
+        self.smoothing_label = QLabel()
+        self.smoothing_label.setMinimumWidth(QLabel("smoothing 0.99").sizeHint().width())
+        self._show_smoothing()
+
+        options = QHBoxLayout()
+        options.addWidget(QLabel("x axis:"))
+        options.addWidget(self.x_axis_combo)
+        options.addSpacing(12)
+        options.addWidget(self.log_check)
+        options.addSpacing(12)
+        options.addWidget(self.smoothing_label)
+        options.addWidget(self.smoothing_slider)
+        options.addStretch(1)
+
+        self.loss_plot = TimedPlotWidget()  # PlotWidget passes keyword arguments to its PlotItem, not to Qt
+        self.loss_plot.setObjectName("lossPlot")
+        self.accuracy_plot = TimedPlotWidget()
+        self.accuracy_plot.setObjectName("accuracyPlot")
+        self.loss_plot.setMinimumHeight(180)
+        self.accuracy_plot.setMinimumHeight(140)
+        for plot in (self.loss_plot, self.accuracy_plot):
+            # Horizontal grid lines only, and not the finest level: the grid is redrawn with the axes at every
+            # frame, and a full one cost as much as all the curves together.
+            plot.showGrid(x=False, y=True, alpha=0.25)
+            plot.getAxis("left").setStyle(maxTickLevel=1)
+            plot.getAxis("left").setWidth(LEFT_AXIS_WIDTH)  # the same width on both: their x axes line up
+            plot.setMenuEnabled(True)
+            plot.getPlotItem().setContentsMargins(4, 4, 8, 4)
+        self.loss_plot.setTitle("Loss")
+        self.loss_plot.setLabel("left", "loss")
+        self.accuracy_plot.setTitle("Accuracy")
+        self.accuracy_plot.setLabel("left", "accuracy", units="%")
+        accuracy_view = self.accuracy_plot.getPlotItem().getViewBox()
+        accuracy_view.setLimits(yMin=-2, yMax=102)
+        accuracy_view.setYRange(0, 100)  # until there are measurements to range on
+        accuracy_view.enableAutoRange(y=True)
+        # Not x-linked: a link repaints the accuracy plot whenever the loss plot's range moves, i.e. at every
+        # redraw. The accuracy plot takes the loss plot's x range at its own redraws instead, until the user
+        # zooms or pans it.
+        self._accuracy_follows = True
+        self.accuracy_plot.getPlotItem().getViewBox().sigRangeChangedManually.connect(self._on_accuracy_zoomed)
+        self._set_x_labels()
+
+        loss_legend = self.loss_plot.addLegend(offset=(-10, 10), labelTextSize="9pt")
+        accuracy_legend = self.accuracy_plot.addLegend(offset=(-10, -10), labelTextSize="9pt")
+        for legend in (loss_legend, accuracy_legend):
+            legend.setBrush(pg.mkBrush(255, 255, 255, 200))
+        self._raw_items, self._smooth_items = {}, {}
+        for column, title, colour in LOSS_CURVES:
+            if column in RAW_CURVES:
+                faint = tuple(round(255 - 0.3 * (255 - c)) for c in colour)  # opaque: blending costs time
+                self._raw_items[column] = self.loss_plot.plot(pen=pg.mkPen(faint, width=1))
+            self._smooth_items[column] = self.loss_plot.plot(pen=pg.mkPen(colour, width=2), name=title)
+        self._accuracy_items = {}
+        for column, title, colour in ACCURACY_CURVES:
+            self._accuracy_items[column] = self.accuracy_plot.plot(pen=pg.mkPen(colour, width=2), name=title)
+        for item in (*self._raw_items.values(), *self._smooth_items.values(), *self._accuracy_items.values()):
+            item.setData([], [])
+
+        self._hover_lines = []
+        for plot in (self.loss_plot, self.accuracy_plot):
+            line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen((0, 0, 0, 60), width=1))
+            line.setVisible(False)
+            line.setZValue(-10)
+            plot.addItem(line, ignoreBounds=True)
+            self._hover_lines.append(line)
+            plot.scene().sigMouseMoved.connect(self._on_mouse_moved)
+
+        self.readout = QLabel(" ", objectName="readoutLabel")
+        self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.readout.setToolTip("The values under the mouse pointer")
+
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(self.loss_plot)
+        splitter.addWidget(self.accuracy_plot)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        splitter.setChildrenCollapsible(False)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(options)
+        layout.addWidget(splitter, 1)
+        layout.addWidget(self.readout)
+
+    # ----------------------------------------------------------------------------------------------------------
+    # Options
+
+    def set_x_axis(self, axis: str) -> None:
+        if axis not in X_AXES:
+            raise ValueError(f"x axis must be one of {', '.join(X_AXES)}, got {axis!r}")
+        index = self.x_axis_combo.findData(axis)
+        if self.x_axis_combo.currentIndex() != index:
+            self.x_axis_combo.setCurrentIndex(index)  # comes back through _on_x_axis_chosen
+            return
+        self.x_axis = axis
+        self._set_x_labels()
+        self.loss_plot.enableAutoRange(axis="x")
+        self._accuracy_follows = True
+        self.redraw(full=True)
+
+    @Slot(bool)
+    def set_log_loss(self, on: bool) -> None:
+        on = bool(on)
+        if self.log_check.isChecked() != on:
+            self.log_check.setChecked(on)
+            return
+        self.log_loss = on
+        self.loss_plot.setLogMode(x=False, y=on)
+        self.loss_plot.setLabel("left", "loss (log scale)" if on else "loss")
+        self.loss_plot.enableAutoRange(axis="y")
+
+    def set_smoothing(self, weight: float) -> None:
+        position = int(round(min(max(weight, 0.0), 0.99) * SMOOTHING_STEPS))
+        if self.smoothing_slider.value() != position:
+            self.smoothing_slider.setValue(position)
+        else:
+            self._on_smoothing_moved(position)
+
+    @Slot(int)
+    def _on_x_axis_chosen(self, index: int) -> None:
+        self.set_x_axis(self.x_axis_combo.itemData(index))
+
+    @Slot(int)
+    def _on_smoothing_moved(self, position: int) -> None:
+        self.smoothing = position / SMOOTHING_STEPS
+        self._show_smoothing()
+        self.redraw(full=True)
+
+    def _show_smoothing(self) -> None:
+        self.smoothing_label.setText(f"smoothing {self.smoothing:.2f}")
+
+    def _set_x_labels(self) -> None:
+        for plot in (self.loss_plot, self.accuracy_plot):
+            plot.setLabel("bottom", X_AXES[self.x_axis])
+
+    # ----------------------------------------------------------------------------------------------------------
+    # Drawing
+
+    @Slot()
+    def _on_timer(self) -> None:
+        """Redraw one plot per tick: the loss twice, then the accuracy (it changes slowly); each tick's work (and
+        the event loop's wait for it) is one plot's."""
+        if self.curves.revision == self._drawn_revision or not self.isVisible():
+            return
+        now = time.perf_counter()
+        if now < self._next_redraw:
+            return
+        started = time.thread_time()
+        self._turn = (self._turn + 1) % 3
+        self._loss_turn = self._turn != 2
+        plot = self.loss_plot if self._loss_turn else self.accuracy_plot
+        painted = plot.paint_seconds  # since its last redraw: it paints in the event loop, after this
+        if self._loss_turn:
+            self._redraw_loss()
+            self._update_markers(reposition=False)
+        else:
+            self._redraw_accuracy()
+            self._drawn_revision = self.curves.revision
+        self._range_now(plot)
+        cost = time.thread_time() - started + painted  # CPU time, not wall time: waiting for the GIL is free
+        self._next_redraw = now + cost / self.redraw_fraction
+
+    def redraw(self, full: bool = False) -> None:
+        """Draw the live curves (and, with ``full``, the kept runs and every marker) from the data now."""
+        self._drawn_revision = self.curves.revision
+        if full:
+            self._accuracy_follows = True
+        self._redraw_loss()
+        self._range_now(self.loss_plot)
+        self._redraw_accuracy()
+        self._update_markers(reposition=full)
+        if full:
+            for kept in self.kept:
+                self._draw_kept(kept)
+        for plot in (self.loss_plot, self.accuracy_plot):
+            self._range_now(plot)
+
+    def _redraw_loss(self) -> None:
+        steps = self.curves.steps
+        x = steps.column(self.x_axis)
+        for column, _, _ in LOSS_CURVES:
+            x_raw, y_raw, x_smooth, y_smooth = display(x, steps.column(column), self.smoothing)
+            if column in self._raw_items:
+                self._raw_items[column].setData(x_raw, y_raw, connect="finite")
+            self._smooth_items[column].setData(x_smooth, y_smooth, connect="finite")
+
+    def _redraw_accuracy(self) -> None:
+        evals = self.curves.evals
+        x_eval = evals.column(self.x_axis)
+        for column, _, _ in ACCURACY_CURVES:
+            _, _, x_acc, y_acc = display(x_eval, 100.0 * evals.column(column))  # bin means: a smooth curve
+            self._accuracy_items[column].setData(x_acc, y_acc, connect="finite")
+        if self._accuracy_follows and len(self.curves):
+            low, high = self.loss_plot.getPlotItem().getViewBox().viewRange()[0]
+            view = self.accuracy_plot.getPlotItem().getViewBox()
+            view.setXRange(low, high, padding=0, update=False)
+            view.enableAutoRange(y=True)
+
+    @Slot(object)
+    def _on_accuracy_zoomed(self, *args) -> None:
+        self._accuracy_follows = False
+
+    @staticmethod
+    def _range_now(plot) -> None:
+        # Range the axes now: left to the paint, the range changes during the paint, and Qt paints twice.
+        plot.getPlotItem().getViewBox().prepareForPaint()
+        plot.paint_seconds = 0.0
+
+    def _update_markers(self, reposition: bool) -> None:
+        changes = self.curves.changes
+        if len(changes) < len(self._markers):  # the run was reset or replaced
+            for _, lines in self._markers:
+                for plot, line in zip((self.loss_plot, self.accuracy_plot), lines):
+                    plot.removeItem(line)
+            self._markers = []
+        if reposition:
+            for change, lines in self._markers:
+                position = self.curves.x_of_step(change.step, self.x_axis)
+                for line in lines:
+                    line.setValue(position)
+        for change in changes[len(self._markers):]:
+            position = self.curves.x_of_step(change.step, self.x_axis)
+            slot = _LABEL_POSITIONS[len(self._markers) % len(_LABEL_POSITIONS)]
+            pen = pg.mkPen(MARKER_COLOUR, width=1, style=Qt.PenStyle.DashLine)
+            labelled = pg.InfiniteLine(
+                pos=position, angle=90, movable=False, pen=pen, label=change.label,
+                labelOpts={"position": slot, "color": MARKER_COLOUR, "fill": (255, 255, 255, 210),
+                           "movable": True})
+            plain = pg.InfiniteLine(pos=position, angle=90, movable=False, pen=pen)
+            labelled.setToolTip(f"{change.label} from step {change.step + 1}")
+            self.loss_plot.addItem(labelled, ignoreBounds=True)
+            self.accuracy_plot.addItem(plain, ignoreBounds=True)
+            self._markers.append((change, (labelled, plain)))
+
+    def marker_lines(self) -> list:
+        """The labelled change markers on ``lossPlot``, oldest first."""
+        return [lines[0] for _, lines in self._markers]
+
+    # ----------------------------------------------------------------------------------------------------------
+    # Kept runs
+
+    def keep(self, label: str) -> KeptRun | None:
+        """Pin the live curves as a faded overlay labelled ``label``; None when there is nothing to keep."""
+        if not len(self.curves):
+            return None
+        colour = KEPT_COLOURS[len(self.kept) % len(KEPT_COLOURS)]
+        kept = KeptRun(label, self.curves.snapshot(), colour)
+        self.kept.append(kept)
+        self._draw_kept(kept)
+        self.kept_changed.emit()
+        return kept
+
+    def remove_kept(self, kept: KeptRun) -> None:
+        self._clear_kept_items(kept)
+        self.kept.remove(kept)
+        self.kept_changed.emit()
+
+    def clear_kept(self) -> None:
+        for kept in list(self.kept):
+            self._clear_kept_items(kept)
+        self.kept.clear()
+        self.kept_changed.emit()
+
+    def _clear_kept_items(self, kept: KeptRun) -> None:
+        for plot, item in kept.items:
+            plot.removeItem(item)
+        kept.items.clear()
+
+    def _draw_kept(self, kept: KeptRun) -> None:
+        self._clear_kept_items(kept)
+        steps, evals = kept.snapshot["steps"], kept.snapshot["evals"]
+        pen = pg.mkPen((*kept.colour, 150), width=2, style=Qt.PenStyle.DashLine)
+        stride = max(1, _typical_stride(steps["step"]))
+        _, _, x_loss, y_loss = display(steps[self.x_axis], steps["loss"],
+                                       self.smoothing ** stride if self.smoothing > 0 else 0.0)
+        loss_item = pg.PlotDataItem(x_loss, y_loss, pen=pen, name=f"kept: {kept.label}", connect="finite")
+        accuracy_item = pg.PlotDataItem(evals[self.x_axis], 100.0 * np.asarray(evals["val_accuracy"]), pen=pen,
+                                        name=f"kept: {kept.label} (val)", connect="finite")
+        for plot, item in ((self.loss_plot, loss_item), (self.accuracy_plot, accuracy_item)):
+            item.setZValue(-5)
+            plot.addItem(item)
+            kept.items.append((plot, item))
+        loss_item.setLogMode(False, self.log_loss)
+
+    # ----------------------------------------------------------------------------------------------------------
+    # Hover read-out
+
+    @Slot(object)
+    def _on_mouse_moved(self, position: QPointF) -> None:
+        for plot in (self.loss_plot, self.accuracy_plot):
+            if plot.sceneBoundingRect().contains(position) or plot.plotItem.sceneBoundingRect().contains(position):
+                x = plot.getPlotItem().getViewBox().mapSceneToView(position).x()
+                self.show_values_at(x)
+                return
+
+    def show_values_at(self, x: float) -> str:
+        """Put the values of the recorded step nearest to ``x`` (on the current axis) in the read-out line."""
+        steps = self.curves.steps
+        if not len(steps):
+            return ""
+        column = steps.column(self.x_axis)
+        i = int(np.clip(np.searchsorted(column, x), 0, len(column) - 1))
+        if i > 0 and abs(column[i - 1] - x) <= abs(column[i] - x):
+            i -= 1
+        step = int(steps.column("step")[i])
+        parts = [f"step {step:,}", f"epoch {steps.column('epoch')[i]:.2f}",
+                 f"examples {int(steps.column('examples')[i]):,}",
+                 f"loss {steps.column('loss')[i]:.4g} = data {steps.column('data_loss')[i]:.4g} "
+                 f"+ reg {steps.column('reg_loss')[i]:.3g}",
+                 f"batch accuracy {100 * steps.column('batch_accuracy')[i]:.1f} %"]
+        evals = self.curves.evals
+        if len(evals):
+            j = int(np.searchsorted(evals.column("step"), step, side="right")) - 1
+            if j >= 0:
+                parts.append(f"train {100 * evals.column('train_accuracy')[j]:.1f} %, "
+                             f"val {100 * evals.column('val_accuracy')[j]:.1f} % "
+                             f"(at step {int(evals.column('step')[j]):,})")
+        text = "  ·  ".join(parts)
+        self.readout.setText(text)
+        for line in self._hover_lines:
+            line.setValue(float(column[i]))
+            line.setVisible(True)
+        return text
+
+    def leaveEvent(self, event) -> None:  # Qt override
+        for line in self._hover_lines:
+            line.setVisible(False)
+        super().leaveEvent(event)
+
+
+def _typical_stride(steps: np.ndarray) -> int:
+    if len(steps) < 2:
+        return 1
+    return int(np.median(np.diff(steps)))
+
+
+class KeptRunsPanel(QWidget):
+    """"Keep this run", the list of kept runs and "Remove"."""
+
+    keep_requested = Signal()
+
+    def __init__(self, view: CurvesView, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.view = view
+        self.keep_button = QPushButton("Keep this run", objectName="keepRunButton")
+        self.keep_button.setToolTip("Pin the current curves as a faded overlay to compare the next run with (K)")
+        self.keep_button.clicked.connect(self.keep_requested)
+        self.remove_button = QPushButton("Remove", objectName="removeKeptButton")
+        self.remove_button.setToolTip("Remove the selected kept run from the plots")
+        self.remove_button.clicked.connect(self._on_remove)
+        self.list = QListWidget(objectName="keptRunsList")
+        self.list.setMaximumHeight(110)
+        self.list.itemSelectionChanged.connect(self._update_buttons)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.keep_button)
+        buttons.addWidget(self.remove_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(buttons)
+        layout.addWidget(self.list)
+        view.kept_changed.connect(self._on_kept_changed)
+        self._on_kept_changed()
+
+    @Slot()
+    def _on_kept_changed(self) -> None:
+        self.list.clear()
+        for kept in self.view.kept:
+            item = QListWidgetItem(kept.label)
+            swatch = pg.mkColor(kept.colour)
+            item.setForeground(swatch)
+            item.setData(Qt.ItemDataRole.UserRole, id(kept))
+            self.list.addItem(item)
+        self.list.setVisible(bool(self.view.kept))
+        self._update_buttons()
+
+    @Slot()
+    def _update_buttons(self) -> None:
+        self.remove_button.setEnabled(bool(self.list.selectedItems()))
+
+    @Slot()
+    def _on_remove(self) -> None:
+        rows = sorted({self.list.row(item) for item in self.list.selectedItems()}, reverse=True)
+        for row in rows:
+            self.view.remove_kept(self.view.kept[row])

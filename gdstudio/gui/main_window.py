@@ -1,0 +1,735 @@
+"""The main window: controls on the left, the live curves in the middle, the run's figures in the status bar.
+
+It wires the views to the :class:`~gdstudio.gui.controller.TrainingController` and holds no training logic: every
+number on screen comes from a ``Progress`` record or a ``SessionInfo`` that the training thread sent.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+import pyqtgraph as pg
+from PySide6.QtCore import QSettings, Qt, Slot
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (QDockWidget, QFileDialog, QGroupBox, QHBoxLayout, QLabel, QMainWindow,
+                               QMessageBox, QPushButton, QScrollArea, QSizePolicy, QStyle, QVBoxLayout, QWidget)
+
+from gdstudio import __version__
+from gdstudio.config import LOSS_TITLES, ConfigError, GDStudioError, TrainConfig
+from gdstudio.data.registry import DATASETS, dataset_status
+from gdstudio.engine.progress import DIVERGED, OK, Progress
+from gdstudio.gui.banner import DivergenceBanner
+from gdstudio.gui.controller import (DIVERGED_STATE, ENDED, LOADING, NO_SESSION, PAUSED, READY, RUNNING_STATE,
+                                     TrainingController)
+from gdstudio.gui.controls import ControlsPanel, short_title
+from gdstudio.gui.curves import REDRAW_BUSY_FRACTION, REDRAW_IDLE_FRACTION, CurvesView, KeptRunsPanel
+from gdstudio.gui.datasets import DownloadDialog
+from gdstudio.gui.export import save_widget_png, write_curves_csv
+from gdstudio.gui.series import X_AXES, RunCurves
+from gdstudio.gui.settings import Preferences
+from gdstudio.gui.widgets import format_number
+from gdstudio.gui.worker import SessionInfo
+
+# No antialiasing: Qt's software rasteriser draws an antialiased 2-pixel curve of a thousand points in ~100 ms,
+# which would stall the event loop (and the training thread waiting for the GIL) at every redraw.
+pg.setConfigOptions(background="w", foreground="k", antialias=False)
+
+START_TEXTS = {READY: "Start", RUNNING_STATE: "Pause", PAUSED: "Resume", ENDED: "Continue",
+               DIVERGED_STATE: "Start", LOADING: "Start", NO_SESSION: "Start"}
+STATE_TEXTS = {NO_SESSION: "No data set loaded", LOADING: "Loading…", READY: "Ready", RUNNING_STATE: "Training",
+               PAUSED: "Paused", ENDED: "Finished", DIVERGED_STATE: "Diverged"}
+RATE_WINDOW_S = 1.0
+STATUS_INTERVAL_S = 0.1
+
+
+class RateMeter:
+    """Examples per second over the last ``RATE_WINDOW_S`` of wall time, as the user sees the run progress
+    (the records' own rates count kernel time only, and a slow pace would not show in them)."""
+
+    def __init__(self) -> None:
+        self.points: list[tuple[float, int]] = []
+
+    def clear(self) -> None:
+        self.points = []
+
+    def add(self, now: float, examples: int) -> None:
+        self.points.append((now, examples))
+        while len(self.points) > 2 and now - self.points[1][0] >= RATE_WINDOW_S:
+            self.points.pop(0)
+
+    def rate(self) -> float | None:
+        if len(self.points) < 2:
+            return None
+        (t0, e0), (t1, e1) = self.points[0], self.points[-1]
+        return (e1 - e0) / (t1 - t0) if t1 > t0 else None
+
+
+class MainWindow(QMainWindow):
+    """GD Studio's window.
+
+    Parameters
+    ----------
+    dataset : str
+        The data set to open with (DESIGN.md §8: the embedded ``digits`` by default).
+    settings : QSettings, optional
+        Where to remember choices between sessions (``gdstudio`` passes the user's); ``None`` remembers
+        nothing, so a window made in a test or a script starts from the data set's defaults.
+    """
+
+    def __init__(self, dataset: str = "digits", settings: QSettings | None = None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("mainWindow")
+        self.setWindowTitle("GD Studio")
+        self.prefs = Preferences(settings)
+        self.curves = RunCurves()
+        self.controller = TrainingController(self)
+        self.last_error: tuple[str, str] | None = None
+        self._error_box: QMessageBox | None = None
+        self._downloads: list[DownloadDialog] = []
+        self._pending_data_path: tuple[str, str] | None = None
+        self._rate_meter = RateMeter()
+        self._status_shown = 0.0
+        self._loading: str | None = None
+        self._closed = False
+
+        self._build_widgets()
+        self._build_actions()
+        self._build_menus()
+        self._connect()
+        self._restore_view_settings()
+        self._refresh_datasets()
+        self._on_state_changed(self.controller.state)
+        self.open_dataset(dataset if dataset in DATASETS else "digits")
+
+    # ----------------------------------------------------------------------------------------------------------
+    # Building
+
+    def _build_widgets(self) -> None:
+        style = self.style()
+        self.start_button = QPushButton("Start", objectName="startButton")
+        self.start_button.setIcon(style.standardIcon(QStyle.StandardPixmap.SP_MediaPlay))
+        self.start_button.setToolTip("Start or pause training (Space)")
+        self.start_button.setMinimumHeight(34)
+        font = self.start_button.font()
+        font.setBold(True)
+        self.start_button.setFont(font)
+        self.step_button = QPushButton("Step", objectName="stepButton")
+        self.step_button.setIcon(style.standardIcon(QStyle.StandardPixmap.SP_MediaSkipForward))
+        self.step_button.setToolTip("One mini-batch step, then pause (S)")
+        self.reset_button = QPushButton("Reset", objectName="resetButton")
+        self.reset_button.setIcon(style.standardIcon(QStyle.StandardPixmap.SP_BrowserReload))
+        self.reset_button.setToolTip("New random W from the seed; clears the curves (R)")
+        for button in (self.step_button, self.reset_button):
+            button.setMinimumHeight(34)
+
+        self.controls = ControlsPanel()
+        self.view = CurvesView(self.curves)
+        self.kept_panel = KeptRunsPanel(self.view)
+        self.banner = DivergenceBanner()
+
+        run_row = QHBoxLayout()
+        run_row.addWidget(self.start_button, 2)
+        run_row.addWidget(self.step_button, 1)
+        run_row.addWidget(self.reset_button, 1)
+        kept_box = QGroupBox("Compare runs")
+        kept_layout = QVBoxLayout(kept_box)
+        kept_layout.addWidget(self.kept_panel)
+        panel = QWidget(objectName="controlsPanel")
+        panel_layout = QVBoxLayout(panel)
+        panel_layout.addLayout(run_row)
+        panel_layout.addWidget(self.controls)
+        panel_layout.addWidget(kept_box)
+        panel_layout.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(panel)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setMinimumWidth(panel.sizeHint().width() + 24)
+        self.controls_dock = QDockWidget("Training", self)
+        self.controls_dock.setObjectName("controlsDock")
+        self.controls_dock.setWidget(scroll)
+        self.controls_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                                       | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.controls_dock)
+
+        central = QWidget(objectName="centralArea")
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(6, 6, 6, 0)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.view, 1)
+        self.setCentralWidget(central)
+
+        status = self.statusBar()
+        self.state_label = QLabel(objectName="stateLabel")
+        self.final_label = QLabel(objectName="finalLabel")
+        self.step_label = QLabel(objectName="stepLabel")
+        self.epoch_label = QLabel(objectName="epochLabel")
+        self.rate_label = QLabel(objectName="rateLabel")
+        self.loss_label = QLabel(objectName="lossLabel")
+        self.backend_label = QLabel(objectName="backendLabel")
+        status.addWidget(self.state_label)
+        status.addWidget(self.final_label, 1)
+        for label, tip in ((self.step_label, "Steps done"), (self.epoch_label, "Passes over the training set"),
+                           (self.rate_label, "Training examples per second"),
+                           (self.loss_label, "Loss of the last mini-batch"),
+                           (self.backend_label, "Where the kernels run")):
+            label.setToolTip(tip)
+            label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+            status.addPermanentWidget(label)
+        self._show_status(None)
+        self.resize(1440, 900)
+
+    def _action(self, text: str, slot, shortcut=None, tip: str = "", checkable: bool = False) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        if tip:
+            action.setStatusTip(tip)
+            action.setToolTip(tip)
+        action.setCheckable(checkable)
+        action.triggered.connect(slot)
+        self.addAction(action)  # shortcuts work even with the menu bar hidden
+        return action
+
+    def _build_actions(self) -> None:
+        self.start_action = self._action("Start / Pause", self.toggle_training, Qt.Key.Key_Space,
+                                         "Start or pause training")
+        self.step_action = self._action("Step", self.single_step, Qt.Key.Key_S, "One mini-batch step")
+        self.reset_action = self._action("Reset", self.reset_run, Qt.Key.Key_R, "New random W from the seed")
+        self.keep_action = self._action("Keep this run", self.keep_run, Qt.Key.Key_K,
+                                        "Pin the current curves to compare the next run with them")
+        self.clear_kept_action = self._action("Remove kept runs", self.view.clear_kept, None,
+                                              "Remove every kept run from the plots")
+        self.open_action = self._action("Open run…", self.choose_run_to_open, QKeySequence.StandardKey.Open,
+                                        "Open a saved run folder: curves, weights and settings")
+        self.save_action = self._action("Save run…", self.choose_run_folder, QKeySequence.StandardKey.Save,
+                                        "Save the run (config.json, metrics.csv, weights.npz) into a folder")
+        self.export_csv_action = self._action("Export curves as CSV…", self.choose_csv_file, None,
+                                              "Every recorded step as a table")
+        self.export_png_action = self._action("Export plots as PNG…", self.choose_png_file, None,
+                                              "The plots as they are on screen")
+        # Ctrl+Q explicitly: QKeySequence.Quit is empty on Linux without a platform theme.
+        self.quit_action = self._action("Quit", self.close, QKeySequence("Ctrl+Q"), "Close GD Studio")
+        self.log_action = self._action("Log-scale loss", self.view.set_log_loss, Qt.Key.Key_L,
+                                       "Draw the loss on a logarithmic axis", checkable=True)
+        self.x_axis_group = QActionGroup(self)
+        self.x_axis_actions = {}
+        for axis, title in X_AXES.items():
+            action = QAction(f"x axis: {title}", self, checkable=True)
+            action.setData(axis)
+            action.triggered.connect(self._on_x_axis_action)
+            self.x_axis_group.addAction(action)
+            self.x_axis_actions[axis] = action
+        self.x_axis_actions["step"].setChecked(True)
+        self.about_action = QAction("About GD Studio", self)
+        self.about_action.triggered.connect(self.show_about)
+
+    def _build_menus(self) -> None:
+        menu = self.menuBar()
+        file_menu = menu.addMenu("&File")
+        file_menu.addAction(self.open_action)
+        file_menu.addAction(self.save_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.export_csv_action)
+        file_menu.addAction(self.export_png_action)
+        file_menu.addSeparator()
+        data_menu = file_menu.addMenu("Data sets")
+        for action in self.controls.data_menu.actions():
+            data_menu.addAction(action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+        run_menu = menu.addMenu("&Run")
+        for action in (self.start_action, self.step_action, self.reset_action):
+            run_menu.addAction(action)
+        run_menu.addSeparator()
+        run_menu.addAction(self.keep_action)
+        run_menu.addAction(self.clear_kept_action)
+        view_menu = menu.addMenu("&View")
+        for action in self.x_axis_actions.values():
+            view_menu.addAction(action)
+        view_menu.addSeparator()
+        view_menu.addAction(self.log_action)
+        view_menu.addSeparator()
+        view_menu.addAction(self.controls_dock.toggleViewAction())
+        help_menu = menu.addMenu("&Help")
+        help_menu.addAction(self.about_action)
+
+    def _connect(self) -> None:
+        controller = self.controller
+        controller.loaded.connect(self._on_loaded)
+        controller.progressed.connect(self._on_progressed)
+        controller.ended.connect(self._on_ended)
+        controller.state_changed.connect(self._on_state_changed)
+        controller.saved.connect(self._on_saved)
+        controller.failed.connect(self._on_failed)
+        controller.backends_checked.connect(self._on_backends_checked)
+        self.start_button.clicked.connect(self.toggle_training)
+        self.step_button.clicked.connect(self.single_step)
+        self.reset_button.clicked.connect(self.reset_run)
+        self.kept_panel.keep_requested.connect(self.keep_run)
+        self.banner.resume_requested.connect(self._on_resume_requested)
+        controls = self.controls
+        controls.live_changed.connect(self._on_live_changed)
+        controls.epochs_changed.connect(self._on_epochs_changed)
+        controls.pace_changed.connect(self._on_pace_changed)
+        controls.rebuild_requested.connect(self._on_rebuild_requested)
+        controls.dataset_chosen.connect(self.open_dataset)
+        controls.dataset_missing.connect(self._on_dataset_missing)
+        controls.get_requested.connect(self.download_dataset)
+        controls.locate_requested.connect(self.choose_data_path)
+        self.view.log_check.toggled.connect(self.log_action.setChecked)
+        self.view.x_axis_combo.currentIndexChanged.connect(self._on_x_axis_combo)
+
+    # ----------------------------------------------------------------------------------------------------------
+    # Commands (the menu, the buttons, the shortcuts, and tests call these)
+
+    @Slot()
+    def toggle_training(self) -> None:
+        if not self.controller.ready and not self.controller.running:
+            return
+        self.controls.flush_live()  # a value still being typed or dragged applies before the run goes on
+        if not self.controller.running:
+            self.banner.hide()
+        self.controller.toggle(extend_epochs=self.controls.value("epochs"))
+
+    @Slot()
+    def single_step(self) -> None:
+        if self.controller.ready and not self.controller.running:
+            self.controls.flush_live()
+            self.controller.single_step()
+
+    @Slot()
+    def reset_run(self) -> None:
+        if self.controller.info is None:
+            return
+        self.controls.flush_live()
+        self.controller.reset(seed=self.controls.value("seed"))
+
+    @Slot()
+    def keep_run(self) -> None:
+        label = self._run_label()
+        if self.view.keep(label) is None:
+            self.statusBar().showMessage("Nothing to keep yet: start a run first", 4000)
+
+    def open_dataset(self, name: str) -> None:
+        """Make a new session on data set ``name`` with the remembered (or default) hyperparameters."""
+        if self.controller.info is not None:
+            self._remember_hyperparameters()
+        try:
+            config = self._config_for(name)
+        except ConfigError:
+            config = TrainConfig(dataset=name)
+        self._loading = name
+        self.controller.load(config, self._data_path_for(name))
+
+    def open_run(self, folder) -> None:
+        """Open a saved run folder: its curves, weights and settings replace the current run."""
+        self.controller.pause()
+        self.controller.open_run(folder, self._data_paths())
+
+    def save_run(self, folder) -> None:
+        """Save the current run into ``folder`` (DESIGN.md §7), in the training thread between chunks."""
+        self.controller.save_run(folder)
+
+    def export_csv(self, path) -> Path:
+        return write_curves_csv(path, self.curves)
+
+    def export_png(self, path) -> Path:
+        return save_widget_png(path, self.view)
+
+    def download_dataset(self, name: str, download=None) -> DownloadDialog:
+        """Download ``name`` behind a progress dialog; it opens when the download succeeds."""
+        dialog = DownloadDialog(name, self, **({"download": download} if download is not None else {}))
+        dialog.download_finished.connect(self._on_download_finished)
+        self._downloads.append(dialog)
+        dialog.start()
+        return dialog
+
+    def use_data_path(self, name: str, path: str) -> None:
+        """Open data set ``name`` from ``path`` (an archive or folder); remembered once it loads."""
+        self._pending_data_path = (name, str(path))
+        if self.controller.info is not None:
+            self._remember_hyperparameters()
+        try:
+            config = self._config_for(name)
+        except ConfigError:
+            config = TrainConfig(dataset=name)
+        self._loading = name
+        self.controller.load(config, str(path))
+
+    # Dialog front ends -----------------------------------------------------------------------------------------
+
+    @Slot()
+    def choose_run_to_open(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open run folder", self._last_folder())
+        if folder:
+            self.prefs.set("files/last_folder", str(Path(folder).parent))
+            self.open_run(folder)
+
+    @Slot()
+    def choose_run_folder(self) -> None:
+        if self.controller.info is None:
+            return
+        info = self.controller.info
+        suggestion = str(Path(self._last_folder()) / f"run-{info.dataset}-{self.controls.value('loss')}")
+        folder, _ = QFileDialog.getSaveFileName(self, "Save run as a folder", suggestion, "Run folder (*)")
+        if folder:
+            self.prefs.set("files/last_folder", str(Path(folder).parent))
+            self.save_run(folder)
+
+    @Slot()
+    def choose_csv_file(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export curves as CSV",
+                                              str(Path(self._last_folder()) / "curves.csv"), "CSV (*.csv)")
+        if path:
+            self._export(self.export_csv, path)
+
+    @Slot()
+    def choose_png_file(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export plots as PNG",
+                                              str(Path(self._last_folder()) / "curves.png"), "PNG image (*.png)")
+        if path:
+            self._export(self.export_png, path)
+
+    def _export(self, export, path: str) -> None:
+        self.prefs.set("files/last_folder", str(Path(path).parent))
+        try:
+            export(path)
+        except GDStudioError as exc:
+            self.show_error("Export failed", str(exc))
+        else:
+            self.statusBar().showMessage(f"Wrote {path}", 5000)
+
+    @Slot(str, bool)
+    def choose_data_path(self, name: str, folder: bool) -> None:
+        title = f"Locate {short_title(name)}"
+        if folder:
+            path = QFileDialog.getExistingDirectory(self, title, self._last_folder())
+        else:
+            path, _ = QFileDialog.getOpenFileName(self, title, self._last_folder(),
+                                                  "Archives (*.tar.gz *.tgz *.tar *.gz *.zip);;All files (*)")
+        if path:
+            self.use_data_path(name, path)
+
+    @Slot(str)
+    def _on_dataset_missing(self, name: str) -> None:
+        title = short_title(name)
+        box = QMessageBox(QMessageBox.Icon.Question, f"{title} is not on this computer",
+                          f"{DATASETS[name].title} is not downloaded yet.\n\nDownload it now (into "
+                          f"{self._cache_hint(name)}), or point to an archive or folder you already have?", parent=self)
+        box.setObjectName("missingDatasetDialog")
+        download = box.addButton("Download", QMessageBox.ButtonRole.AcceptRole)
+        archive = box.addButton("Locate archive…", QMessageBox.ButtonRole.ActionRole)
+        folder = box.addButton("Locate folder…", QMessageBox.ButtonRole.ActionRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.exec()
+        clicked = box.clickedButton()
+        if clicked is download:
+            self.download_dataset(name)
+        elif clicked is archive:
+            self.choose_data_path(name, False)
+        elif clicked is folder:
+            self.choose_data_path(name, True)
+
+    @Slot()
+    def show_about(self) -> None:
+        spec = DATASETS["digits"]
+        QMessageBox.about(self, "About GD Studio",
+                          f"<b>GD Studio {__version__}</b><p>Watch a linear classifier (multiclass SVM or softmax) "
+                          f"learn by gradient descent, and change α, λ, batch size and loss while it trains.</p>"
+                          f"<p>Built-in data: {spec.attribution} Licence: {spec.licence}.</p>")
+
+    # ----------------------------------------------------------------------------------------------------------
+    # News from the training thread
+
+    @Slot(object)
+    def _on_loaded(self, info: SessionInfo) -> None:
+        self.controls.show_session(info)
+        if info.source == "opened" and info.history is not None:
+            self.curves.load(info.history["steps"], info.history["evals"], info.changes)
+        else:
+            self.curves.clear()
+        self.view.redraw(full=True)
+        self.banner.hide()
+        self._rate_meter.clear()
+        self.final_label.setText("")
+        if self._pending_data_path is not None and self._pending_data_path[0] == info.dataset:
+            self.prefs.remember_data_path(*self._pending_data_path)
+            self._refresh_datasets()
+        self._pending_data_path = None
+        self.prefs.set("data/last", info.dataset)
+        title = DATASETS[info.dataset].title if info.dataset in DATASETS else info.dataset
+        self.setWindowTitle(f"GD Studio — {title}")
+        self._show_status(None)
+        if info.source == "opened":
+            self.statusBar().showMessage(f"Opened {info.folder} at step {info.step:,}", 5000)
+            if info.status == DIVERGED:
+                self.banner.hide()
+
+    @Slot(object)
+    def _on_progressed(self, batch) -> None:
+        self.curves.add_many(batch)
+        if batch:
+            now = time.perf_counter()
+            self._rate_meter.add(now, batch[-1].examples_seen)
+            if now - self._status_shown >= STATUS_INTERVAL_S:  # relaying out the status bar 30 times a second
+                self._status_shown = now                      # costs more than it tells
+                self._show_status(batch[-1])
+
+    @Slot(object)
+    def _on_ended(self, record: Progress) -> None:
+        self._show_status(record)
+        final = record.final
+        if record.status == DIVERGED:
+            self.banner.show_divergence(record)
+            self.final_label.setText("")
+            return
+        if record.status == OK and "test_accuracy" in final:
+            self.final_label.setText(
+                f"Finished: accuracy train {100 * final['train_accuracy']:.1f} %, validation "
+                f"{100 * final['val_accuracy']:.1f} %, test {100 * final['test_accuracy']:.1f} % (full splits)")
+
+    @Slot(str)
+    def _on_state_changed(self, state: str) -> None:
+        running = state == RUNNING_STATE
+        self._set_redraw_budget()
+        if not running:
+            self._rate_meter.clear()
+            if self.controller.last_progress is not None:
+                self._show_status(self.controller.last_progress)  # the throttled status may lag behind
+        busy = state in (LOADING, NO_SESSION)
+        self.start_button.setText(START_TEXTS.get(state, "Start"))
+        self.start_button.setIcon(self.style().standardIcon(
+            QStyle.StandardPixmap.SP_MediaPause if running else QStyle.StandardPixmap.SP_MediaPlay))
+        self.start_button.setEnabled(not busy and state != DIVERGED_STATE)
+        self.step_button.setEnabled(state in (READY, PAUSED))
+        self.reset_button.setEnabled(not busy)
+        for action in (self.open_action, self.save_action):
+            action.setEnabled(not busy)
+        self.step_action.setEnabled(state in (READY, PAUSED))
+        self.controls.set_running(running, busy=state == LOADING)
+        self.state_label.setText(STATE_TEXTS.get(state, state))
+
+    @Slot(str)
+    def _on_saved(self, folder: str) -> None:
+        self.statusBar().showMessage(f"Saved the run to {folder}", 6000)
+
+    @Slot(str, str, str)
+    def _on_failed(self, what: str, message: str, details: str) -> None:
+        if what in ("load", "open") and self.controller.info is not None:
+            self.controls.show_session(self.controller.info)  # back to the data set that is still loaded
+        elif what == "load" and self.controller.info is None and self._loading != "digits":
+            self.open_dataset("digits")  # the first data set could not load (moved, deleted): open the built-in one
+        self._pending_data_path = None
+        titles = {"load": "Cannot open the data set", "open": "Cannot open the run", "save": "Cannot save the run",
+                  "train": "Training stopped with an error"}
+        self.show_error(titles.get(what, "Something went wrong"), message, details)
+
+    @Slot(str)
+    def _on_backends_checked(self, reason: str) -> None:
+        self.controls.set_cuda_reason(reason or None)
+
+    # ----------------------------------------------------------------------------------------------------------
+    # From the controls
+
+    @Slot(dict)
+    def _on_live_changed(self, changes: dict) -> None:
+        if self.controller.info is None:
+            return
+        try:
+            self.controller.request(**changes)
+        except ConfigError as exc:
+            self.show_error("Value out of range", str(exc))
+
+    @Slot(float)
+    def _on_epochs_changed(self, epochs: float) -> None:
+        if self.controller.info is not None:
+            self.controller.set_epochs(epochs)
+
+    @Slot(object)
+    def _on_pace_changed(self, pace) -> None:
+        self.controller.set_pace(pace)
+        self._set_redraw_budget()
+
+    def _set_redraw_budget(self) -> None:
+        flat_out = self.controller.running and self.controls.pace is None
+        self.view.redraw_fraction = REDRAW_BUSY_FRACTION if flat_out else REDRAW_IDLE_FRACTION
+
+    @Slot()
+    def _on_rebuild_requested(self) -> None:
+        if self.controller.info is None or self.controller.running:
+            return
+        try:
+            config = self.controls.config()
+        except ConfigError as exc:
+            self.show_error("Value out of range", str(exc))
+            return
+        self.controller.load(config, self._data_path_for(config.dataset))
+
+    @Slot(float)
+    def _on_resume_requested(self, lr: float) -> None:
+        self.controls.lr.set_value(lr)
+        self.controller.resume_diverged(lr)
+
+    @Slot(str, bool, str)
+    def _on_download_finished(self, name: str, ok: bool, message: str) -> None:
+        self._downloads = [d for d in self._downloads if d.name != name]
+        self._refresh_datasets()
+        if ok:
+            self.statusBar().showMessage(f"Downloaded {short_title(name)}", 5000)
+            self.open_dataset(name)
+        elif message != "cancelled":
+            self.show_error(f"Cannot download {short_title(name)}", message)
+
+    @Slot()
+    def _on_x_axis_action(self) -> None:
+        self.view.set_x_axis(self.sender().data())
+
+    @Slot(int)
+    def _on_x_axis_combo(self, index: int) -> None:
+        axis = self.view.x_axis_combo.itemData(index)
+        self.x_axis_actions[axis].setChecked(True)
+
+    # ----------------------------------------------------------------------------------------------------------
+    # Status and errors
+
+    def _show_status(self, record: Progress | None) -> None:
+        info = self.controller.info
+        if record is None:
+            step = info.step if info is not None else 0
+            epoch = info.epoch if info is not None else 0.0
+            self.step_label.setText(f"step {step:,}")
+            self.epoch_label.setText(f"epoch {epoch:.2f}")
+            self.rate_label.setText("— examples/s")
+            self.loss_label.setText("loss —")
+            self.backend_label.setText(f"backend {info.backend}" if info is not None else "backend —")
+            return
+        self.step_label.setText(f"step {record.step:,}")
+        self.epoch_label.setText(f"epoch {record.epoch:.2f}")
+        rate = self._rate_meter.rate()
+        self.rate_label.setText(f"{rate:,.0f} examples/s" if rate else "— examples/s")
+        loss = record.loss
+        self.loss_label.setText(f"loss {loss:.4g}" if math.isfinite(loss) else f"loss {loss}")
+        self.backend_label.setText(f"backend {record.backend}")
+
+    def show_error(self, title: str, message: str, details: str = "") -> None:
+        """Tell the user, without blocking: one window-modal box, reused while it is open."""
+        self.last_error = (title, message)
+        box = self._error_box
+        if box is None or not box.isVisible():
+            box = QMessageBox(QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok, self)
+            box.setObjectName("errorDialog")
+            self._error_box = box
+        box.setWindowTitle(title)
+        box.setText(message)
+        box.setDetailedText(details)
+        box.open()
+
+    # ----------------------------------------------------------------------------------------------------------
+    # Settings
+
+    def _config_for(self, name: str) -> TrainConfig:
+        """The config of a new session on ``name``: its remembered hyperparameters (else its defaults), and the
+        loss, seed, strategy and backend on screen (remembered ones for the first session of the window)."""
+        remembered = self.prefs.hyperparameters(name)
+        if self.controller.info is None:
+            run = self.prefs.run_settings()
+        else:
+            run = {key: self.controls.value(key) for key in ("loss", "seed", "strategy", "backend")}
+        return TrainConfig(dataset=name, **remembered, **run)
+
+    def _remember_hyperparameters(self) -> None:
+        info = self.controller.info
+        if info is None:
+            return
+        values = {name: self.controls.value(name) for name in ("lr", "reg", "batch_size", "epochs", "preprocess")}
+        self.prefs.remember_hyperparameters(info.dataset, values)
+        self.prefs.remember_run_settings({name: self.controls.value(name)
+                                          for name in ("loss", "strategy", "backend", "seed")})
+
+    def _restore_view_settings(self) -> None:
+        geometry = self.prefs.bytes("window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        state = self.prefs.bytes("window/state")
+        if state is not None:
+            self.restoreState(state)
+        axis = self.prefs.text("view/x_axis", "step", choices=tuple(X_AXES))
+        self.view.set_x_axis(axis)
+        self.view.set_log_loss(self.prefs.flag("view/log_loss", False))
+        smoothing = self.prefs.number("view/smoothing", self.view.smoothing)
+        self.view.set_smoothing(min(max(smoothing, 0.0), 0.99))
+        pace = self.prefs.number("run/pace")
+        index = self.controls.pace_combo.findData(pace) if pace else 0
+        self.controls.pace_combo.setCurrentIndex(max(index, 0))
+
+    def _save_settings(self) -> None:
+        self._remember_hyperparameters()
+        self.prefs.set("window/geometry", self.saveGeometry())
+        self.prefs.set("window/state", self.saveState())
+        self.prefs.set("view/x_axis", self.view.x_axis)
+        self.prefs.set("view/log_loss", "true" if self.view.log_loss else "false")
+        self.prefs.set("view/smoothing", repr(self.view.smoothing))
+        pace = self.controls.pace
+        self.prefs.set("run/pace", repr(pace) if pace else "0")
+        self.prefs.sync()
+
+    def _data_paths(self) -> dict[str, str]:
+        return {name: path for name, path in self.prefs.data_paths().items() if Path(path).exists()}
+
+    def _data_path_for(self, name: str) -> str | None:
+        spec = DATASETS.get(name)
+        if spec is None or spec.builtin or self._in_cache.get(name, False):
+            return None
+        return self._data_paths().get(name)
+
+    def _refresh_datasets(self) -> None:
+        try:
+            rows = dataset_status()
+        except Exception:  # a broken cache folder must not stop the window from opening
+            rows = [{"name": name, "present": spec.builtin} for name, spec in DATASETS.items()]
+        self._in_cache = {row["name"]: bool(row["present"]) for row in rows}
+        located = self._data_paths()
+        present = {name: there or name in located for name, there in self._in_cache.items()}
+        self.controls.refresh_datasets(present)
+
+    def _cache_hint(self, name: str) -> str:
+        from gdstudio.data.registry import cache_dir
+
+        return str(cache_dir() / name)
+
+    def _last_folder(self) -> str:
+        folder = self.prefs.text("files/last_folder", str(Path.home()))
+        return folder if Path(folder).is_dir() else str(Path.home())
+
+    def _run_label(self) -> str:
+        record = self.controller.last_progress
+        info = self.controller.info
+        if record is None and info is None:
+            return "run"
+        source = record if record is not None else info
+        loss = record.loss_name if record is not None else info.loss
+        step = record.step if record is not None else info.step
+        return (f"{LOSS_TITLES.get(loss, loss)}, α={format_number(source.lr)}, λ={format_number(source.reg)}, "
+                f"B={source.batch_size} ({step:,} steps)")
+
+    # ----------------------------------------------------------------------------------------------------------
+    # Closing
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # Qt override
+        if not self._closed:
+            self._closed = True
+            self._save_settings()
+            for dialog in list(self._downloads):
+                dialog.stop()
+            self.controller.shutdown()
+        super().closeEvent(event)
+
+    def shutdown(self) -> bool:
+        """Stop the training thread and wait for it (closing does this too)."""
+        return self.controller.shutdown()
+

@@ -1,0 +1,181 @@
+"""Small widgets of the controls: a spin box for numbers spanning decades, paired with a log-scale slider."""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtGui import QValidator
+from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QSlider, QWidget
+
+SLIDER_STEPS_PER_DECADE = 24
+_NICE = (1.0, 2.0, 5.0)
+
+
+def format_number(value: float) -> str:
+    """Short text for α or λ: ``0.5``, ``0.0001``, ``2.5e+04`` -> ``25000``, ``1e-07``-> ``1e-7``."""
+    if value == 0:
+        return "0"
+    text = f"{value:.4g}"
+    if "e" in text:
+        mantissa, exponent = text.split("e")
+        text = f"{mantissa}e{int(exponent)}"
+    return text
+
+
+def nice_step(value: float, up: bool, floor: float) -> float:
+    """The next value of the 1-2-5 sequence above (or below) ``value``; below ``floor`` comes 0."""
+    if value <= 0:
+        return floor if up else 0.0
+    exponent = math.floor(math.log10(value))
+    candidates = sorted(m * 10.0 ** e for e in (exponent - 1, exponent, exponent + 1) for m in _NICE)
+    if up:
+        return next(c for c in candidates if c > value * (1 + 1e-9))
+    below = [c for c in candidates if c < value * (1 - 1e-9)]
+    result = below[-1] if below else value / 2
+    return result if result >= floor * (1 - 1e-9) else 0.0
+
+
+class SciSpinBox(QDoubleSpinBox):
+    """A ``QDoubleSpinBox`` that shows and accepts numbers like ``1e-7`` and steps through 1, 2, 5, 10 …
+
+    Qt's spin box rounds its value to ``decimals()`` places; this one keeps 300 so tiny α values survive, and
+    draws its own text.
+    """
+
+    def __init__(self, parent: QWidget | None = None, allow_zero: bool = False) -> None:
+        super().__init__(parent)
+        self.allow_zero = allow_zero
+        self.floor = 1e-12
+        self.setDecimals(300)
+        self.setKeyboardTracking(False)
+        self.setAccelerated(True)
+        self.setCorrectionMode(QDoubleSpinBox.CorrectionMode.CorrectToNearestValue)
+
+    def textFromValue(self, value: float) -> str:  # Qt override
+        return format_number(value)
+
+    def valueFromText(self, text: str) -> float:  # Qt override
+        try:
+            return float(text.strip().replace(",", ""))
+        except ValueError:
+            return self.value()
+
+    def validate(self, text: str, position: int):  # Qt override
+        stripped = text.strip().replace(",", "")
+        try:
+            value = float(stripped)
+        except ValueError:
+            partial = stripped == "" or stripped[-1:] in ("e", "E", "-", "+", ".")
+            state = QValidator.State.Intermediate if partial else QValidator.State.Invalid
+            return state, text, position
+        if not math.isfinite(value) or not self.minimum() <= value <= self.maximum():
+            return QValidator.State.Intermediate, text, position
+        return QValidator.State.Acceptable, text, position
+
+    def stepBy(self, steps: int) -> None:  # Qt override
+        value = self.value()
+        for _ in range(abs(steps)):
+            value = nice_step(value, steps > 0, self.floor if self.allow_zero else 0.0)
+        if not self.allow_zero and value <= 0:
+            value = self.minimum()
+        self.setValue(min(max(value, self.minimum()), self.maximum()))
+
+    def sizeHint(self):  # Qt override: 300 decimals would make Qt's guess very wide
+        hint = super().sizeHint()
+        hint.setWidth(self.fontMetrics().horizontalAdvance("0.00000000") + 40)
+        return hint
+
+    def minimumSizeHint(self):  # Qt override
+        return self.sizeHint()
+
+
+class LogSpinSlider(QWidget):
+    """A :class:`SciSpinBox` and a slider on a log scale that spans ``decades`` around a value.
+
+    Signals
+    -------
+    value_changed(float)
+        From the spin box (typed or stepped) or the slider (while dragging too).
+    slider_released()
+        The slider was let go: a good moment to apply a value that was dragged.
+    """
+
+    value_changed = Signal(float)
+    slider_released = Signal()
+
+    def __init__(self, spin_name: str, slider_name: str, allow_zero: bool = False,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.spin = SciSpinBox(allow_zero=allow_zero)
+        self.spin.setObjectName(spin_name)
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setObjectName(slider_name)
+        self.slider.setMinimumWidth(90)
+        self._low_exponent = -6
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.spin)
+        layout.addWidget(self.slider, 1)
+        self.spin.valueChanged.connect(self._on_spin_changed)
+        self.slider.valueChanged.connect(self._on_slider_moved)
+        self.slider.sliderReleased.connect(self.slider_released)
+        self.set_span(1e-6, 1.0)
+
+    def value(self) -> float:
+        return self.spin.value()
+
+    def set_value(self, value: float, quiet: bool = True) -> None:
+        """Show ``value`` (widening the span when it lies outside), without ``value_changed`` when ``quiet``."""
+        if value > 0:
+            low, high = 10.0 ** self._low_exponent, 10.0 ** self._high_exponent
+            if not low <= value <= high:
+                self.set_span(min(low, value), max(high, value))
+        self.spin.blockSignals(quiet)
+        try:
+            self.spin.setValue(value)
+        finally:
+            self.spin.blockSignals(False)
+        self._move_slider(self.spin.value())
+
+    def set_span(self, low: float, high: float, maximum: float | None = None) -> None:
+        """Let the slider run from the decade of ``low`` to that of ``high``; the spin box accepts
+        ``[0 or low's decade, maximum]``."""
+        self._low_exponent = math.floor(math.log10(low))
+        self._high_exponent = max(math.ceil(math.log10(high)), self._low_exponent + 1)
+        self.slider.blockSignals(True)
+        self.slider.setRange(0, (self._high_exponent - self._low_exponent) * SLIDER_STEPS_PER_DECADE)
+        self.slider.setPageStep(SLIDER_STEPS_PER_DECADE)
+        self.slider.setSingleStep(max(1, SLIDER_STEPS_PER_DECADE // 8))
+        self.slider.blockSignals(False)
+        self.spin.floor = 10.0 ** self._low_exponent
+        lowest = 0.0 if self.spin.allow_zero else min(1e-12, 10.0 ** self._low_exponent)
+        self.spin.setRange(lowest, maximum if maximum is not None else max(1e12, 10.0 ** self._high_exponent))
+        self.slider.setToolTip(f"log scale, {format_number(10.0 ** self._low_exponent)} … "
+                               f"{format_number(10.0 ** self._high_exponent)}")
+        self._move_slider(self.spin.value())
+
+    def _move_slider(self, value: float) -> None:
+        if value > 0:
+            position = (math.log10(value) - self._low_exponent) * SLIDER_STEPS_PER_DECADE
+        else:
+            position = 0
+        self.slider.blockSignals(True)
+        self.slider.setValue(int(round(min(max(position, 0), self.slider.maximum()))))
+        self.slider.blockSignals(False)
+
+    @Slot(float)
+    def _on_spin_changed(self, value: float) -> None:
+        self._move_slider(value)
+        self.value_changed.emit(value)
+
+    @Slot(int)
+    def _on_slider_moved(self, position: int) -> None:
+        exponent = self._low_exponent + position / SLIDER_STEPS_PER_DECADE
+        value = float(f"{10.0 ** exponent:.2g}")  # two significant digits read better than 0.0316227766
+        if position == 0 and self.spin.allow_zero and self.spin.value() == 0:
+            return
+        self.spin.blockSignals(True)
+        self.spin.setValue(value)
+        self.spin.blockSignals(False)
+        self.value_changed.emit(value)

@@ -1,0 +1,37 @@
+"""Fixtures of the GUI tests: an offscreen window on the embedded digits, with an empty download cache."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest
+
+from gdstudio.data import registry
+
+LOAD_TIMEOUT_MS = 20_000
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory, monkeypatch):
+    """No test sees the developer's downloaded data sets."""
+    monkeypatch.setenv(registry.DATA_DIR_ENV, str(tmp_path_factory.mktemp("cache")))
+
+
+def open_window(qtbot, **kwargs):
+    from gdstudio.gui import MainWindow
+
+    window = MainWindow(**kwargs)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.controller.ready, timeout=LOAD_TIMEOUT_MS)
+    return window
+
+
+@pytest.fixture
+def window(qtbot):
+    window = open_window(qtbot)
+    yield window
+    window.close()
+    assert not window.controller.thread_running
