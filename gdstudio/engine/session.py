@@ -22,7 +22,7 @@ from gdstudio.config import (CHUNK_SECONDS, DIVERGENCE_FACTOR, DIVERGENCE_FLOOR,
                              EVALS_PER_EPOCH, MAX_CHUNK_STEPS, SPLIT_SEED, ConfigError, TrainConfig, check_batch_size,
                              check_loss, check_lr, check_reg)
 from gdstudio.data.dataset import Dataset
-from gdstudio.engine.backends import STATUS_NONFINITE, STATUS_OK, make_backend
+from gdstudio.engine.backends import STATUS_OK, make_backend
 from gdstudio.engine.history import History
 from gdstudio.engine.progress import DIVERGED, OK, RUNNING, STOPPED, Change, Curves, Progress
 from gdstudio.engine.strategies import EVALUATIONS_PER_STEP, STRATEGY_CHUNKS
@@ -149,6 +149,43 @@ class Session:
             checked[name] = _CHECKS[name](value)
         with self._lock:
             self._pending.update(checked)
+
+    def configure(self, **values) -> None:
+        """Set ``lr``, ``reg``, ``batch_size`` or ``loss`` before the first step, as if the run had started with
+        them (no live change is recorded). After the first step use :meth:`request`."""
+        if self.step:
+            raise ConfigError("the run has started: change hyperparameters with request()")
+        checked = {}
+        for name, value in values.items():
+            if name not in _CHECKS:
+                raise ConfigError(f"{name} is not a hyperparameter that can be set here")
+            checked[name] = _CHECKS[name](value)
+        for name, value in checked.items():
+            setattr(self, name, value)
+        self.config = self.config.replace(**checked)
+        self.initial_loss = None
+
+    def set_target(self, epochs: float | None = None, steps: int | None = None) -> None:
+        """Change where the run ends (total epochs or steps); validated like the config."""
+        self.config = self.config.replace(epochs=epochs if epochs is not None else self.config.epochs,
+                                          steps=steps, budget=None if (epochs or steps) else self.config.budget)
+
+    def resume_after_divergence(self, lr: float, weights=None) -> None:
+        """Carry on after a divergence with a smaller ``lr`` (recorded as a live change), from ``weights``
+        ``(W, b)`` if given (e.g. the best ones seen) or else from the last finite ones."""
+        lr = check_lr(lr)
+        if weights is not None:
+            self.set_weights(*weights)
+        self.status = RUNNING
+        self.message = ""
+        self.request(lr=lr)
+
+    def warm_up(self) -> None:
+        """Compile (or load from Numba's cache) the kernels now, changing nothing: call it in a worker thread
+        before the first Start so that the first chunk is not a multi-second compile."""
+        self.evaluate("val", subset=True)
+        self.backend.train_chunk(self.W.copy(), self.b.copy(), self.order, 0, 0, self.batch_size, self.lr,
+                                 self.reg, self.loss, math.inf)
 
     def request_stop(self) -> None:
         """Ask the run to stop after the chunk in progress; its last record then says ``stopped``."""

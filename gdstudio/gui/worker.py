@@ -23,8 +23,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QThread, Signal
 
-from gdstudio.config import (ConfigError, GDStudioError, TrainConfig, check_batch_size, check_loss, check_lr,
-                             check_reg)
+from gdstudio.config import (GDStudioError, TrainConfig)
 from gdstudio.engine.progress import DIVERGED, OK, RUNNING, STOPPED, Change, Progress
 
 PROGRESS_INTERVAL_S = 1 / 30
@@ -37,15 +36,6 @@ PACE_TICK_S = 0.05
 # What the thread is doing, as the GUI shows it.
 NO_SESSION, LOADING, READY, RUNNING_STATE, PAUSED, ENDED, DIVERGED_STATE, BUSY = (
     "no-session", "loading", "ready", "running", "paused", "ended", "diverged", "busy")
-
-
-_LIVE_CHECKS = {"lr": check_lr, "reg": check_reg, "batch_size": check_batch_size, "loss": check_loss}
-
-
-def _check_live(name: str, value):
-    if name not in _LIVE_CHECKS:
-        raise ConfigError(f"{name} cannot be changed while training")
-    return _LIVE_CHECKS[name](value)
 
 
 @dataclass(frozen=True)
@@ -286,7 +276,7 @@ class TrainingThread(QThread):
     def _do_open(self, folder: str, data_paths: dict) -> None:
         from gdstudio.engine.runs import load_run
 
-        from gdstudio.gui.restore import restore_session
+        from gdstudio.engine.resume import restore_session
 
         self._set_state(LOADING)
         run = load_run(folder)
@@ -312,7 +302,7 @@ class TrainingThread(QThread):
             return
         if session.target_reached() and session.config.steps is None and session.config.budget is None:
             extra = float(extend_epochs or session.config.epochs or 1.0)
-            session.config = session.config.replace(epochs=session.epoch + extra)
+            session.set_target(epochs=session.epoch + extra)
             self._generator = None
         self._running = True
         self._schedule_now()
@@ -349,18 +339,14 @@ class TrainingThread(QThread):
     def _do_request(self, changes: dict) -> None:
         session = self._require_session()
         if session.step == 0 and not self._running:
-            # Before the first step there is nothing to mark: the run simply starts from these values.
-            checked = {name: _check_live(name, value) for name, value in changes.items()}
-            for name, value in checked.items():
-                setattr(session, name, value)
-            session.config = session.config.replace(**checked)
+            session.configure(**changes)  # before the first step there is nothing to mark
             return
         session.request(**changes)
 
     def _do_epochs(self, epochs: float) -> None:
         session = self._require_session()
         if session.config.steps is None and session.config.budget is None:
-            session.config = session.config.replace(epochs=epochs)
+            session.set_target(epochs=epochs)
 
     def _do_pace(self, steps_per_second) -> None:
         pace = None if not steps_per_second else float(steps_per_second)
@@ -371,14 +357,8 @@ class TrainingThread(QThread):
 
     def _do_resume(self, lr: float) -> None:
         session = self._require_session()
-        if self._best is not None:
-            _, _, W, b = self._best
-            session.set_weights(W, b)
-        session.request(lr=lr)
-        # The engine has no call for "carry on after a divergence" yet; these two attributes are what it checks.
-        session.status = RUNNING
-        session.initial_loss = None
-        session.message = ""
+        best = None if self._best is None else self._best[2:]
+        session.resume_after_divergence(lr, weights=best)
         self._generator = None
         self._running = True
         self._schedule_now()
@@ -469,10 +449,4 @@ class TrainingThread(QThread):
 
     @staticmethod
     def _warm_up(session) -> None:
-        """Compile (or load from numba's cache) the kernels now, in this thread, rather than on the first Start.
-
-        A chunk of zero steps on copies of the weights compiles the training kernel and changes nothing.
-        """
-        session.evaluate("val", subset=True)
-        session.backend.train_chunk(session.W.copy(), session.b.copy(), session.order, 0, 0, session.batch_size,
-                                    session.lr, session.reg, session.loss, math.inf)
+        session.warm_up()

@@ -5,7 +5,6 @@ import pytest
 
 from gdstudio.config import TrainConfig
 from gdstudio.data.builtin import make_toy2d
-from gdstudio.data.registry import load_dataset
 from gdstudio.engine.gradcheck import check_session, gradient_check
 from gdstudio.engine.inspect import (confusion_matrix, decision_grid, image_maths, per_class_accuracy, templates,
                                      zero_score_lines)

@@ -1,7 +1,6 @@
 """Run folders survive kills mid-save, broken files are refused cleanly, resumed runs are bitwise the same."""
 
 import json
-import os
 import random
 import signal
 import subprocess

@@ -10,7 +10,6 @@ from gdstudio.engine.history import Table
 from gdstudio.engine.progress import DIVERGED, OK, STOPPED
 from gdstudio.engine.runs import RunError, load_run, save_run
 from gdstudio.engine.session import Session
-from tests.conftest import make_dataset
 
 
 def train(dataset, **settings):
