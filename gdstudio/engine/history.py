@@ -40,11 +40,15 @@ class Table:
     def extend(self, **values) -> None:
         """Append rows; ``values`` maps every column to an array (or scalar) of the same length."""
         steps = np.atleast_1d(np.asarray(values["step"]))
-        keep = steps % self.stride == 0
-        if not keep.any():
-            return
-        rows = {name: np.broadcast_to(np.atleast_1d(values[name]), steps.shape)[keep] for name in self._data}
-        n = int(keep.sum())
+        if self.stride == 1:  # the common case: keep every row, no masks
+            rows = {name: np.broadcast_to(values[name], steps.shape) if np.ndim(values[name]) == 0 else values[name]
+                    for name in self._data}
+        else:
+            keep = steps % self.stride == 0
+            if not keep.any():
+                return
+            rows = {name: np.broadcast_to(np.atleast_1d(values[name]), steps.shape)[keep] for name in self._data}
+        n = len(rows["step"])
         while self.size + n > self.limit:
             self._halve()
             rows = {name: col[rows["step"] % self.stride == 0] for name, col in rows.items()}

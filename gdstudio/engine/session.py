@@ -84,6 +84,9 @@ class Session:
         subset = np.random.default_rng(SPLIT_SEED)
         self._train_subset = np.sort(subset.permutation(len(dataset.y_train))[:EVAL_SUBSET])
         self._val_subset = np.sort(subset.permutation(len(dataset.y_val))[:EVAL_SUBSET])
+        # contiguous copies, made once: the live measurements read them every few chunks
+        self._subsets = {"train": (dataset.X_train[self._train_subset], dataset.y_train[self._train_subset]),
+                         "val": (dataset.X_val[self._val_subset], dataset.y_val[self._val_subset])}
         self.reset()
 
     # ----------------------------------------------------------------------------------------------------------
@@ -208,13 +211,11 @@ class Session:
     # ----------------------------------------------------------------------------------------------------------
     # Evaluation
 
-    def evaluate(self, split: str, subset: bool = False) -> tuple[float, float]:
-        """``(data loss, accuracy)`` of the current weights on a split (``subset``: the fixed live subset)."""
-        X, y = self.dataset.split(split)
-        if subset:
-            rows = self._train_subset if split == "train" else self._val_subset
-            X, y = X[rows], y[rows]
-        loss, accuracy, _ = self.backend.evaluate(X, y, self.W, self.b, self.loss)
+    def evaluate(self, split: str, subset: bool = False, with_loss: bool = True) -> tuple[float, float]:
+        """``(data loss, accuracy)`` of the current weights on a split (``subset``: the fixed live subset;
+        ``with_loss=False``: accuracy only, the loss is NaN)."""
+        X, y = self._subsets[split] if subset else self.dataset.split(split)
+        loss, accuracy, _ = self.backend.evaluate(X, y, self.W, self.b, self.loss if with_loss else None)
         return loss, accuracy
 
     def predict(self, X: np.ndarray) -> np.ndarray:
@@ -318,8 +319,8 @@ class Session:
                 return
             train_acc = val_acc = None
             if self.step % self._eval_every() == 0:  # fixed steps: a resumed run measures where the original did
-                train_acc = self.evaluate("train", subset=True)[1]
-                val_acc = self.evaluate("val", subset=True)[1]
+                train_acc = self.evaluate("train", subset=True, with_loss=False)[1]
+                val_acc = self.evaluate("val", subset=True, with_loss=False)[1]
                 self.history.evals.extend(step=self.step, epoch=self.epoch, examples=self.examples_seen,
                                           train_accuracy=train_acc, val_accuracy=val_acc)
             weights = None

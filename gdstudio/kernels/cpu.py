@@ -47,7 +47,8 @@ _prefer_wide_vectors()
 
 SVM = 0
 SOFTMAX = 1
-LOSS_IDS = {"svm": SVM, "softmax": SOFTMAX}
+NO_LOSS = -1
+LOSS_IDS = {"svm": SVM, "softmax": SOFTMAX, None: NO_LOSS}
 
 STATUS_OK = 0
 STATUS_NONFINITE = 1
@@ -432,7 +433,9 @@ def _evaluate(X, y, mean, scale, W, b, loss_id, block_rows, out_pred, out_loss):
                     best = c
             out_pred[i] = best
             label = y[i]
-            if loss_id == SVM:
+            if loss_id == NO_LOSS:  # accuracy only: skips the exponentials, most of the work on short rows
+                out_loss[i] = 0.0
+            elif loss_id == SVM:
                 total = 0.0
                 for c in range(C):
                     if c != label:
@@ -466,8 +469,9 @@ class Buffers:
                    dW=np.empty((C, D), np.float32), db=np.empty(C, np.float32))
 
 
-def evaluate(X, y, mean, scale, W, b, loss: str, parallel: bool = False, block_rows: int = 256):
-    """``(mean data loss, accuracy, predictions)`` of ``W, b`` on every row of ``X`` (uint8)."""
+def evaluate(X, y, mean, scale, W, b, loss: str | None, parallel: bool = False, block_rows: int = 256):
+    """``(mean data loss, accuracy, predictions)`` of ``W, b`` on every row of ``X`` (uint8); ``loss=None``
+    measures accuracy only (the loss returned is then NaN)."""
     N = X.shape[0]
     pred = np.empty(N, np.int32)
     per_row = np.empty(N, np.float64)
@@ -476,7 +480,8 @@ def evaluate(X, y, mean, scale, W, b, loss: str, parallel: bool = False, block_r
         kernel(X, y, mean, np.float32(scale), W, b, LOSS_IDS[loss], block_rows, pred, per_row)
     if N == 0:
         return float("nan"), float("nan"), pred
-    return float(per_row.sum() / N), float(np.count_nonzero(pred == y) / N), pred
+    data_loss = float(per_row.sum() / N) if loss is not None else float("nan")
+    return data_loss, float(np.count_nonzero(pred == y) / N), pred
 
 
 def loss_and_grad(W, b, X, y, loss: str, reg: float, mean=None, scale: float = 1.0):
