@@ -37,6 +37,22 @@ def display_problem(environ=None, platform: str | None = None) -> str | None:
     return None
 
 
+def application_icon():
+    """The app's icon in every size shipped (``gdstudio/resources/icons``), as one QIcon."""
+    from importlib import resources
+
+    from PySide6.QtGui import QIcon, QPixmap
+
+    icon = QIcon()
+    folder = resources.files("gdstudio.resources") / "icons"
+    for entry in folder.iterdir():
+        if entry.name.startswith("gdstudio-") and entry.name.endswith(".png"):
+            pixmap = QPixmap()
+            pixmap.loadFromData(entry.read_bytes())
+            icon.addPixmap(pixmap)
+    return icon
+
+
 def main(dataset: str | None = None, argv: list[str] | None = None) -> int:
     """Open the window on ``dataset`` (default: the last one used, or ``digits``); returns the exit status."""
     problem = display_problem()
@@ -57,6 +73,8 @@ def main(dataset: str | None = None, argv: list[str] | None = None) -> int:
     app.setOrganizationName(ORGANISATION)
     app.setApplicationName(APPLICATION)
     app.setApplicationDisplayName(APPLICATION)
+    app.setDesktopFileName("gdstudio")  # Wayland and X11 match the window to resources/gdstudio.desktop
+    app.setWindowIcon(application_icon())
 
     from gdstudio.gui.main_window import MainWindow
 

@@ -437,11 +437,14 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def show_about(self) -> None:
-        spec = DATASETS["digits"]
+        sets = "".join(f"<li><b>{spec.title}</b>: {spec.attribution} <i>Licence:</i> {spec.licence}</li>"
+                       for spec in DATASETS.values() if not spec.name.startswith("toy2d-"))
         QMessageBox.about(self, "About GD Studio",
                           f"<b>GD Studio {__version__}</b><p>Watch a linear classifier (multiclass SVM or softmax) "
-                          f"learn by gradient descent, and change α, λ, batch size and loss while it trains.</p>"
-                          f"<p>Built-in data: {spec.attribution} Licence: {spec.licence}.</p>")
+                          "learn by gradient descent, and change α, λ, batch size and loss while it trains.</p>"
+                          f"<p>Data sets:</p><ul>{sets}</ul>"
+                          "<p>Built with PySide6 (Qt for Python, LGPLv3), pyqtgraph (MIT), NumPy (BSD) and Numba "
+                          "(BSD).</p>")
 
     # ----------------------------------------------------------------------------------------------------------
     # News from the training thread
