@@ -83,6 +83,10 @@ def main(dataset: str | None = None, argv: list[str] | None = None) -> int:
         last = settings.value("data/last", "digits")
         dataset = last if isinstance(last, str) and last in DATASETS else "digits"
     window = MainWindow(dataset=dataset, settings=settings)
+    if os.environ.get("GDSTUDIO_STARTUP_PROBE") == "1":
+        from gdstudio.gui.startup_probe import StartupProbe
+
+        window._startup_probe = StartupProbe(window)
     window.show()
     status = app.exec()
     window.shutdown()
