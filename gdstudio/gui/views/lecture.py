@@ -1,0 +1,19 @@
+"""The lecture's comparisons as views: the strategy race, the step-size probe, the loss landscape, the
+hyperparameter sweep and twin training (issue 6).
+
+Each is a :class:`~gdstudio.gui.views.base.LiveView` fed by the main window; each runs its computations in
+background threads of its own (``lect_jobs.BackgroundJob``), never in the training thread and never on the GUI
+thread. The window should call ``view.shutdown()`` on close (quitting the application does it too).
+"""
+
+from __future__ import annotations
+
+from gdstudio.gui.views.lect_landscape import LandscapeView
+from gdstudio.gui.views.lect_probe import StepProbeView
+from gdstudio.gui.views.lect_race import RaceView
+from gdstudio.gui.views.lect_sweep import SweepView
+from gdstudio.gui.views.lect_twin import TwinView
+
+LECTURE_VIEWS = [RaceView, StepProbeView, LandscapeView, SweepView, TwinView]
+
+__all__ = ["LECTURE_VIEWS", "LandscapeView", "RaceView", "StepProbeView", "SweepView", "TwinView"]

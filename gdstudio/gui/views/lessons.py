@@ -1,0 +1,260 @@
+"""Lessons in the window: a menu of presets, the chosen lesson's caption, and presenter mode for live demos.
+
+The presets are JSON files (``gdstudio/resources/lessons``; see :mod:`gdstudio.engine.lessons`); a teacher adds
+their own with "Load lessons from folder…".
+"""
+
+from __future__ import annotations
+
+import pyqtgraph as pg
+from PySide6.QtCore import QObject, Qt, Signal, Slot
+from PySide6.QtGui import QAction, QFont, QPen
+from PySide6.QtWidgets import (QApplication, QFileDialog, QFrame, QHBoxLayout, QLabel, QMenu, QMessageBox,
+                               QToolButton, QVBoxLayout, QWidget)
+
+from gdstudio.config import GDStudioError
+from gdstudio.engine.lessons import Lesson, load_lessons
+
+PRESENTER_FONT_SCALE = 1.5
+PRESENTER_LINE_SCALE = 2.0
+PRESENTER_SYMBOL_SCALE = 1.5
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The menu
+
+
+class LessonMenu(QObject):
+    """Fills a menu with lessons; choosing one calls ``apply_lesson(lesson.config)`` and shows its caption.
+
+    Made by :func:`build_lessons_menu`; a child of the menu, so it lives as long as the menu.
+
+    Signals
+    -------
+    chosen(object)
+        The :class:`~gdstudio.engine.lessons.Lesson` chosen (after ``apply_lesson`` ran).
+    """
+
+    chosen = Signal(object)
+
+    def __init__(self, menu: QMenu, apply_lesson, caption: "LessonCaption | None" = None) -> None:
+        super().__init__(menu)
+        self.setObjectName("lessonMenu")
+        self.menu = menu
+        self.apply_lesson = apply_lesson
+        self.caption = caption
+        self.lessons: list[Lesson] = []
+        self.lesson_actions: list[QAction] = []
+        self._separator = menu.addSeparator()
+        self.folder_action = QAction("Load lessons from folder…", menu)
+        self.folder_action.setObjectName("loadLessonsAction")
+        self.folder_action.setToolTip("Add the lessons (*.json: title, caption, settings) in a folder of yours")
+        self.folder_action.triggered.connect(self._on_load_folder)
+        menu.addAction(self.folder_action)
+        for lesson in load_lessons():
+            self.add_lesson(lesson)
+
+    def add_lesson(self, lesson: Lesson) -> QAction:
+        action = QAction(lesson.title, self.menu)
+        action.setObjectName(f"lesson_{lesson.name}")
+        action.setToolTip(lesson.caption)
+        action.setStatusTip(lesson.caption)
+        action.setData(len(self.lessons))
+        action.triggered.connect(self._on_lesson_triggered)
+        self.menu.insertAction(self._separator, action)
+        self.lessons.append(lesson)
+        self.lesson_actions.append(action)
+        return action
+
+    def choose(self, lesson: Lesson) -> None:
+        """Apply ``lesson``: the callback gets its ``TrainConfig``; the caption shows its title and text."""
+        self.apply_lesson(lesson.config)
+        if self.caption is not None:
+            self.caption.show_lesson(lesson)
+        self.chosen.emit(lesson)
+
+    def load_folder(self, folder) -> int:
+        """Add the lessons of ``folder`` (``*.json``); returns how many. A bad file raises ``DataError``."""
+        builtin = len(load_lessons())
+        added = load_lessons(folder)[builtin:]
+        for lesson in added:
+            self.add_lesson(lesson)
+        return len(added)
+
+    @Slot()
+    def _on_lesson_triggered(self) -> None:
+        action = self.sender()
+        index = action.data() if isinstance(action, QAction) else None
+        if isinstance(index, int) and 0 <= index < len(self.lessons):
+            self.choose(self.lessons[index])
+
+    @Slot()
+    def _on_load_folder(self) -> None:
+        parent = self.menu.parentWidget()
+        folder = QFileDialog.getExistingDirectory(parent, "Load lessons from folder")
+        if not folder:
+            return
+        try:
+            count = self.load_folder(folder)
+        except (GDStudioError, OSError) as exc:
+            QMessageBox.warning(parent, "Lessons", str(exc))
+            return
+        if count == 0:
+            QMessageBox.information(parent, "Lessons", f"No lesson files (*.json) in {folder}.")
+
+
+def build_lessons_menu(menu: QMenu, apply_lesson, caption: "LessonCaption | None" = None) -> LessonMenu:
+    """Add one action per lesson to ``menu``, then "Load lessons from folder…".
+
+    Parameters
+    ----------
+    menu : QMenu
+    apply_lesson : callable
+        Called with the lesson's :class:`~gdstudio.config.TrainConfig` when one is chosen (the window loads it:
+        ``controller.load(config)`` and sets its controls).
+    caption : LessonCaption, optional
+        Shown with the chosen lesson's title and caption.
+
+    Returns the :class:`LessonMenu` that owns the actions (a child of ``menu``; keeping it is optional).
+    """
+    return LessonMenu(menu, apply_lesson, caption)
+
+
+class LessonCaption(QFrame):
+    """The chosen lesson's title and caption, with a close button; hidden until a lesson is chosen."""
+
+    closed = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("lessonCaption")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setStyleSheet("#lessonCaption { background: #fff8dc; border: 1px solid #e0c97f; border-radius: 4px; }")
+        self.lesson: Lesson | None = None
+        self.title_label = QLabel("")
+        self.title_label.setObjectName("lessonTitle")
+        self.title_label.setStyleSheet("font-weight: bold")  # not setFont: presenter mode scales the app's font
+        self.text_label = QLabel("")
+        self.text_label.setObjectName("lessonText")
+        self.text_label.setWordWrap(True)
+        self.text_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.close_button = QToolButton()
+        self.close_button.setObjectName("lessonCloseButton")
+        self.close_button.setText("✕")
+        self.close_button.setAutoRaise(True)
+        self.close_button.setToolTip("Hide the lesson's caption")
+        self.close_button.clicked.connect(self._on_close_clicked)
+        texts = QVBoxLayout()
+        texts.addWidget(self.title_label)
+        texts.addWidget(self.text_label)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(8, 6, 4, 6)
+        layout.addLayout(texts, 1)
+        layout.addWidget(self.close_button, 0, Qt.AlignmentFlag.AlignTop)
+        self.hide()
+
+    def show_lesson(self, lesson: Lesson) -> None:
+        self.lesson = lesson
+        self.title_label.setText(lesson.title)
+        self.text_label.setText(lesson.caption)
+        self.show()
+
+    @Slot()
+    def _on_close_clicked(self) -> None:
+        self.hide()
+        self.closed.emit()
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Presenter mode
+
+_PRESENTER_PROPERTY = "gdstudioPresenterMode"
+
+
+def presenter_mode(window: QWidget) -> bool:
+    return bool(window.property(_PRESENTER_PROPERTY))
+
+
+def set_presenter_mode(window: QWidget, on: bool) -> None:
+    """Larger fonts (the application's ×1.5) and thicker curves (×2) in ``window``'s plots, for live demos.
+
+    Reversible: turning it off restores the fonts and pens saved when it was turned on. Curves made while it is
+    on keep their normal width.
+    """
+    on = bool(on)
+    if presenter_mode(window) == on:
+        return
+    app = QApplication.instance()
+    if on:
+        window._presenter_saved = {"font": QFont(app.font()), "items": [], "axes": []}
+        saved = window._presenter_saved
+        app.setFont(_scaled_font(app.font(), PRESENTER_FONT_SCALE))
+        for plot_item in _plot_items(window):
+            for item in plot_item.listDataItems():
+                if isinstance(item, pg.PlotDataItem):
+                    saved["items"].append((item, item.opts["pen"], item.opts["symbolSize"]))
+                    item.setPen(_scaled_pen(item.opts["pen"], PRESENTER_LINE_SCALE))
+                    item.setSymbolSize(item.opts["symbolSize"] * PRESENTER_SYMBOL_SCALE)
+            for name in ("left", "bottom", "right", "top"):
+                axis = plot_item.getAxis(name)
+                saved["axes"].append((axis, axis.style.get("tickFont"), QFont(axis.label.font())))
+                axis.setTickFont(_scaled_font(app.font(), 1.0))
+                axis.label.setFont(_scaled_font(axis.label.font(), PRESENTER_FONT_SCALE))
+                _relayout(axis)
+    else:
+        saved = getattr(window, "_presenter_saved", None) or {"font": app.font(), "items": [], "axes": []}
+        app.setFont(saved["font"])
+        for item, pen, symbol_size in saved["items"]:
+            try:
+                item.setPen(pen)
+                item.setSymbolSize(symbol_size)
+            except RuntimeError:  # the curve was deleted meanwhile
+                pass
+        for axis, tick_font, label_font in saved["axes"]:
+            try:
+                axis.setTickFont(tick_font)
+                axis.label.setFont(label_font)
+                _relayout(axis)
+            except RuntimeError:
+                pass
+        window._presenter_saved = None
+    window.setProperty(_PRESENTER_PROPERTY, on)
+
+
+def _plot_items(window: QWidget):
+    items = []
+    views = window.findChildren(pg.GraphicsView)
+    if isinstance(window, pg.GraphicsView):
+        views.insert(0, window)
+    for widget in views:
+        for graphics_item in widget.scene().items():
+            if isinstance(graphics_item, pg.PlotItem) and graphics_item not in items:
+                items.append(graphics_item)
+    return items
+
+
+def _relayout(axis) -> None:
+    """Make room for the axis label's new font (pyqtgraph has no public call for it)."""
+    update = getattr(axis, "_updateLabel", None)
+    if update is not None:
+        update()
+    axis.resizeEvent()
+
+
+def _scaled_font(font: QFont, factor: float) -> QFont:
+    scaled = QFont(font)
+    if font.pointSizeF() > 0:
+        scaled.setPointSizeF(font.pointSizeF() * factor)
+    elif font.pixelSize() > 0:
+        scaled.setPixelSize(max(1, round(font.pixelSize() * factor)))
+    return scaled
+
+
+def _scaled_pen(pen, factor: float):
+    if pen is None:
+        return None
+    scaled = QPen(pg.mkPen(pen))
+    if scaled.style() == Qt.PenStyle.NoPen:
+        return scaled
+    scaled.setWidthF(max(scaled.widthF(), 1.0) * factor)
+    return scaled
