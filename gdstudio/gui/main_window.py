@@ -30,6 +30,9 @@ from gdstudio.gui.export import save_widget_png, write_curves_csv
 from gdstudio.gui.series import X_AXES, RunCurves
 from gdstudio.gui.settings import Preferences
 from gdstudio.gui.widgets import format_number
+from gdstudio.gui.views.inspection import INSPECTION_VIEWS
+from gdstudio.gui.views.lecture import LECTURE_VIEWS
+from gdstudio.gui.views.lessons import LessonCaption, build_lessons_menu, set_presenter_mode
 from gdstudio.gui.worker import SessionInfo
 
 # No antialiasing: Qt's software rasteriser draws an antialiased 2-pixel curve of a thousand points in ~100 ms,
@@ -96,6 +99,7 @@ class MainWindow(QMainWindow):
         self._closed = False
 
         self._build_widgets()
+        self._build_views()
         self._build_actions()
         self._build_menus()
         self._connect()
@@ -158,6 +162,8 @@ class MainWindow(QMainWindow):
         central = QWidget(objectName="centralArea")
         layout = QVBoxLayout(central)
         layout.setContentsMargins(6, 6, 6, 0)
+        self.lesson_caption = LessonCaption()
+        layout.addWidget(self.lesson_caption)
         layout.addWidget(self.banner)
         layout.addWidget(self.view, 1)
         self.setCentralWidget(central)
@@ -180,7 +186,41 @@ class MainWindow(QMainWindow):
             label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
             status.addPermanentWidget(label)
         self._show_status(None)
-        self.resize(1440, 900)
+        self.resize(1640, 960)
+
+    def _build_views(self) -> None:
+        """Every inspection and lecture view, in tabbed docks on the right, created now so that tests and demos
+        find them by object name. A hidden tab does not redraw, so only the view on top costs anything."""
+        self.views: dict[str, QWidget] = {}
+        self.view_docks: dict[str, QDockWidget] = {}
+        first = None
+        for cls in INSPECTION_VIEWS + LECTURE_VIEWS:
+            view = cls(self.controller)
+            dock = QDockWidget(cls.title, self)
+            dock.setObjectName(f"{cls.object_name}Dock")
+            dock.setWidget(view)
+            self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+            if first is None:
+                first = dock
+            else:
+                self.tabifyDockWidget(first, dock)
+            self.views[cls.object_name] = view
+            self.view_docks[cls.object_name] = dock
+        first.raise_()
+        self.resizeDocks([first], [620], Qt.Orientation.Horizontal)
+        self.views["confusionView"].on_cell_clicked = self._show_confusion_cell
+
+    def _show_confusion_cell(self, true_class: int, predicted: int, indices) -> None:
+        """A click on a confusion cell lists those validation images in the inspector."""
+        self.view_docks["inspectorView"].raise_()
+        self.views["inspectorView"].show_cell(true_class, predicted, indices)
+
+    def apply_lesson(self, config: TrainConfig) -> None:
+        """Load a lesson's settings as a new run (the caption is shown by the lessons menu)."""
+        self.controller.load(config, data_path=self._data_path_for(config.dataset))
+
+    def set_presenter_mode(self, on: bool) -> None:
+        set_presenter_mode(self, on)
 
     def _action(self, text: str, slot, shortcut=None, tip: str = "", checkable: bool = False) -> QAction:
         action = QAction(text, self)
@@ -225,6 +265,8 @@ class MainWindow(QMainWindow):
             self.x_axis_group.addAction(action)
             self.x_axis_actions[axis] = action
         self.x_axis_actions["step"].setChecked(True)
+        self.presenter_action = self._action("Presenter mode", self.set_presenter_mode, Qt.Key.Key_F11,
+                                             "Larger fonts and thicker lines for live demos", checkable=True)
         self.about_action = QAction("About GD Studio", self)
         self.about_action.triggered.connect(self.show_about)
 
@@ -255,6 +297,13 @@ class MainWindow(QMainWindow):
         view_menu.addAction(self.log_action)
         view_menu.addSeparator()
         view_menu.addAction(self.controls_dock.toggleViewAction())
+        views_menu = view_menu.addMenu("Views")
+        for dock in self.view_docks.values():
+            views_menu.addAction(dock.toggleViewAction())
+        view_menu.addSeparator()
+        view_menu.addAction(self.presenter_action)
+        self.lessons_menu = menu.addMenu("&Lessons")
+        self._lessons = build_lessons_menu(self.lessons_menu, self.apply_lesson, self.lesson_caption)
         help_menu = menu.addMenu("&Help")
         help_menu.addAction(self.about_action)
 
@@ -267,6 +316,10 @@ class MainWindow(QMainWindow):
         controller.saved.connect(self._on_saved)
         controller.failed.connect(self._on_failed)
         controller.backends_checked.connect(self._on_backends_checked)
+        for view in self.views.values():
+            controller.loaded.connect(view.on_loaded)
+            controller.progressed.connect(view.on_progress)
+            controller.ended.connect(view.on_ended)
         self.start_button.clicked.connect(self.toggle_training)
         self.step_button.clicked.connect(self.single_step)
         self.reset_button.clicked.connect(self.reset_run)
@@ -729,6 +782,9 @@ class MainWindow(QMainWindow):
             self._save_settings()
             for dialog in list(self._downloads):
                 dialog.stop()
+            for view in self.views.values():
+                if hasattr(view, "shutdown"):
+                    view.shutdown()
             self.controller.shutdown()
         super().closeEvent(event)
 
