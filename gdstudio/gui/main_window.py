@@ -13,7 +13,7 @@ from pathlib import Path
 import pyqtgraph as pg
 from PySide6.QtCore import QSettings, Qt, Slot
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import (QDockWidget, QFileDialog, QGroupBox, QHBoxLayout, QLabel, QMainWindow,
+from PySide6.QtWidgets import (QDockWidget, QTabWidget, QFileDialog, QGroupBox, QHBoxLayout, QLabel, QMainWindow,
                                QMessageBox, QPushButton, QScrollArea, QSizePolicy, QStyle, QVBoxLayout, QWidget)
 
 from gdstudio import __version__
@@ -198,7 +198,11 @@ class MainWindow(QMainWindow):
             view = cls(self.controller)
             dock = QDockWidget(cls.title, self)
             dock.setObjectName(f"{cls.object_name}Dock")
-            dock.setWidget(view)
+            holder = QScrollArea()  # a narrow dock scrolls its view rather than squeezing the curves
+            holder.setWidgetResizable(True)
+            holder.setFrameShape(QScrollArea.Shape.NoFrame)
+            holder.setWidget(view)
+            dock.setWidget(holder)
             self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
             if first is None:
                 first = dock
@@ -206,8 +210,10 @@ class MainWindow(QMainWindow):
                 self.tabifyDockWidget(first, dock)
             self.views[cls.object_name] = view
             self.view_docks[cls.object_name] = dock
+        self.setTabPosition(Qt.DockWidgetArea.RightDockWidgetArea, QTabWidget.TabPosition.North)
         first.raise_()
-        self.resizeDocks([first], [620], Qt.Orientation.Horizontal)
+        self._views_dock = first
+        self._docks_sized = False
         self.views["confusionView"].on_cell_clicked = self._show_confusion_cell
 
     def _show_confusion_cell(self, true_class: int, predicted: int, indices) -> None:
@@ -775,6 +781,12 @@ class MainWindow(QMainWindow):
 
     # ----------------------------------------------------------------------------------------------------------
     # Closing
+
+    def showEvent(self, event) -> None:  # Qt override
+        super().showEvent(event)
+        if not self._docks_sized:  # sizes of docks only hold once the window has its own
+            self._docks_sized = True
+            self.resizeDocks([self._views_dock], [max(460, self.width() // 3)], Qt.Orientation.Horizontal)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # Qt override
         if not self._closed:

@@ -14,7 +14,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 
-def main(path: str = "docs/screenshot-main.png", width: int = 1500, height: int = 920) -> int:
+def main(path: str = "docs/screenshot-main.png", width: int = 1680, height: int = 980) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     from gdstudio.gui import MainWindow
 
