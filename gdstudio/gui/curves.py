@@ -45,6 +45,8 @@ RAW_CURVES = ("loss",)
 """Curves drawn raw (faint) behind their smoothed line: the total loss only; the data loss would draw nearly the
 same band again, at a cost in every frame."""
 MARKER_COLOUR = (90, 90, 90)
+MAX_MARKERS = 40
+"""Live-change lines drawn at once; older ones are taken off the plots."""
 _LABEL_POSITIONS = (0.95, 0.82, 0.69, 0.56)
 
 
@@ -102,6 +104,7 @@ class CurvesView(QWidget):
         self._loss_turn = False
         self._turn = 0
         self._markers: list[tuple] = []
+        self._marked = 0  # how many of the run's changes have been drawn (or skipped as too old)
         self._build()
         self._timer = QTimer(self)
         self._timer.setInterval(REDRAW_INTERVAL_MS)
@@ -336,18 +339,20 @@ class CurvesView(QWidget):
         plot.paint_seconds = 0.0
 
     def _update_markers(self, reposition: bool) -> None:
+        """Draw the newest live changes as labelled lines: at most ``MAX_MARKERS`` (thousands of pyqtgraph items
+        would make every repaint crawl; the run's record and the CSV keep every change)."""
         changes = self.curves.changes
-        if len(changes) < len(self._markers):  # the run was reset or replaced
+        if len(changes) < self._marked:  # the run was reset or replaced
             for _, lines in self._markers:
-                for plot, line in zip((self.loss_plot, self.accuracy_plot), lines):
-                    plot.removeItem(line)
+                self._remove_marker(lines)
             self._markers = []
+            self._marked = 0
         if reposition:
             for change, lines in self._markers:
                 position = self.curves.x_of_step(change.step, self.x_axis)
                 for line in lines:
                     line.setValue(position)
-        for change in changes[len(self._markers):]:
+        for change in changes[max(self._marked, len(changes) - MAX_MARKERS):]:
             position = self.curves.x_of_step(change.step, self.x_axis)
             slot = _LABEL_POSITIONS[len(self._markers) % len(_LABEL_POSITIONS)]
             pen = pg.mkPen(MARKER_COLOUR, width=1, style=Qt.PenStyle.DashLine)
@@ -360,6 +365,13 @@ class CurvesView(QWidget):
             self.loss_plot.addItem(labelled, ignoreBounds=True)
             self.accuracy_plot.addItem(plain, ignoreBounds=True)
             self._markers.append((change, (labelled, plain)))
+        self._marked = len(changes)
+        while len(self._markers) > MAX_MARKERS:
+            self._remove_marker(self._markers.pop(0)[1])
+
+    def _remove_marker(self, lines) -> None:
+        for plot, line in zip((self.loss_plot, self.accuracy_plot), lines):
+            plot.removeItem(line)
 
     def marker_lines(self) -> list:
         """The labelled change markers on ``lossPlot``, oldest first."""

@@ -26,6 +26,7 @@ from gdstudio.gui.controller import (DIVERGED_STATE, ENDED, LOADING, NO_SESSION,
 from gdstudio.gui.controls import ControlsPanel, short_title
 from gdstudio.gui.curves import REDRAW_BUSY_FRACTION, REDRAW_IDLE_FRACTION, CurvesView, KeptRunsPanel
 from gdstudio.gui.datasets import DownloadDialog
+from gdstudio.gui.errorlog import log_error
 from gdstudio.gui.export import save_widget_png, write_curves_csv
 from gdstudio.gui.series import X_AXES, RunCurves
 from gdstudio.gui.settings import Preferences
@@ -681,6 +682,9 @@ class MainWindow(QMainWindow):
     def show_error(self, title: str, message: str, details: str = "") -> None:
         """Tell the user, without blocking: one window-modal box, reused while it is open."""
         self.last_error = (title, message)
+        logged = log_error(title, message, details)
+        if logged is not None:
+            details = f"{details.rstrip()}\n\n(also written to {logged})" if details else f"Written to {logged}"
         box = self._error_box
         if box is None or not box.isVisible():
             box = QMessageBox(QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok, self)
@@ -795,6 +799,7 @@ class MainWindow(QMainWindow):
             for dialog in list(self._downloads):
                 dialog.stop()
             for view in self.views.values():
+                view.stop_refreshing()
                 if hasattr(view, "shutdown"):
                     view.shutdown()
             self.controller.shutdown()

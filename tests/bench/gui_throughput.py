@@ -21,6 +21,7 @@ vary by ±20 %); ``--synthetic N`` trains on N generated images of CIFAR-10's sh
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import subprocess
@@ -100,8 +101,21 @@ def cli(args, steps) -> dict:
     return json.loads(done.stdout)
 
 
-def window_run(config, dataset=None, probe: bool = True) -> dict:
-    from PySide6.QtCore import QElapsedTimer, QEventLoop, Qt, QTimer
+def arrange_views(window, mode: str) -> None:
+    """``hidden``: every view dock closed; ``top``: as the window opens (one tab on top); ``all``: every view
+    floating in a window of its own, so that all of them draw at once (the worst case of issue 5)."""
+    for index, dock in enumerate(window.view_docks.values()):
+        if mode == "hidden":
+            dock.hide()
+        elif mode == "all":
+            dock.setFloating(True)
+            dock.resize(520, 420)
+            dock.move(40 + 30 * index, 40 + 30 * index)
+            dock.show()
+
+
+def window_run(config, dataset=None, probe: bool = True, views: str = "top") -> dict:
+    from PySide6.QtCore import QCoreApplication, QElapsedTimer, QEvent, QEventLoop, Qt, QTimer
     from PySide6.QtWidgets import QApplication
 
     from gdstudio.gui import MainWindow
@@ -110,6 +124,7 @@ def window_run(config, dataset=None, probe: bool = True) -> dict:
     window = MainWindow()
     window.resize(1500, 920)
     window.show()
+    arrange_views(window, views)
 
     def wait_until(condition, timeout_s=120.0):
         """Run the event loop (as app.exec() would) until ``condition()`` holds."""
@@ -159,6 +174,10 @@ def window_run(config, dataset=None, probe: bool = True) -> dict:
     gaps = np.diff(np.array(ticks)) if len(ticks) > 1 else np.zeros(1)
     lateness = np.maximum(gaps - TIMER_MS / 1000, 0) * 1000
     window.close()
+    window.deleteLater()  # as a real process ends: destroy the window before the next one is made
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    QCoreApplication.processEvents()
+    gc.collect()
     return {"seconds": seconds, "steps": record.step, "examples": record.examples_seen,
             "lateness_ms": lateness, "ticks": len(ticks), "gui_cpu": gui_cpu, "paints": paints}
 
@@ -177,6 +196,10 @@ def main(argv=None) -> int:
                         help="instead of --dataset: N training images of CIFAR-10's shape, generated")
     parser.add_argument("--repeat", type=int, default=2, help="rounds of headless / window / headless")
     parser.add_argument("--no-cli", action="store_true", help="skip the `gdstudio train` subprocess")
+    parser.add_argument("--views", choices=("hidden", "top", "all"), default="top",
+                        help="view docks during the window runs: closed, as opened (one tab), or all floating")
+    parser.add_argument("--compare-views", action="store_true",
+                        help="instead: window with every view floating against the window with none, per round")
     args = parser.parse_args(argv)
 
     dataset = None
@@ -188,10 +211,12 @@ def main(argv=None) -> int:
     what = f"synthetic CIFAR-10 shape, {args.synthetic:,} images" if dataset is not None else args.dataset
     print(f"platform {os.environ.get('QT_QPA_PLATFORM') or 'default'} · {what} · {args.loss} · "
           f"{steps:,} steps per run · {args.repeat} rounds · {os.cpu_count()} CPUs")
+    if args.compare_views:
+        return compare_views(args, config, dataset)
     head_rates, gui_rates, lateness = [], [], []
     for round_ in range(args.repeat):
         before = headless(config, dataset)
-        gui = window_run(config, dataset)
+        gui = window_run(config, dataset, views=args.views)
         after = headless(config, dataset)
         head_rate = float(np.mean([before[2] / before[0], after[2] / after[0]]))
         gui_rate = gui["examples"] / gui["seconds"]
@@ -224,6 +249,30 @@ def main(argv=None) -> int:
           f"{np.median(everything):.1f} ms, p99 {np.percentile(everything, 99):.1f} ms, worst "
           f"{everything.max():.1f} ms   (goal p99 < 50 ms)")
     return 0
+
+
+def compare_views(args, config, dataset) -> int:
+    """Issue 5's check: the window with every view drawing against the window with none (goal ≥ 0.8)."""
+    ratios, lateness = [], []
+    for round_ in range(args.repeat):
+        none = window_run(config, dataset, views="hidden")
+        every = window_run(config, dataset, views="all")
+        again = window_run(config, dataset, views="hidden")
+        base = np.mean([none["examples"] / none["seconds"], again["examples"] / again["seconds"]])
+        rate = every["examples"] / every["seconds"]
+        ratios.append(rate / base)
+        lateness.append(every["lateness_ms"])
+        print(f"round {round_ + 1}: no views {base:,.0f} examples/s; all {len(ALL_VIEWS)} views floating "
+              f"{rate:,.0f} examples/s; ratio {rate / base:.3f}; timer lateness p99 "
+              f"{np.percentile(every['lateness_ms'], 99):.1f} ms")
+    everything = np.concatenate(lateness)
+    print(f"throughput ratio all views / no views: median {np.median(ratios):.3f}   (goal ≥ 0.8); "
+          f"lateness p99 with all views {np.percentile(everything, 99):.1f} ms (goal < 50 ms)")
+    return 0
+
+
+ALL_VIEWS = [cls.object_name for cls in __import__("gdstudio.gui.views.inspection", fromlist=["x"]).INSPECTION_VIEWS
+             + __import__("gdstudio.gui.views.lecture", fromlist=["x"]).LECTURE_VIEWS]
 
 
 if __name__ == "__main__":

@@ -15,8 +15,9 @@ LOAD_TIMEOUT_MS = 20_000
 
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory, monkeypatch):
-    """No test sees the developer's downloaded data sets."""
+    """No test sees the developer's downloaded data sets, nor writes to the user's error log."""
     monkeypatch.setenv(registry.DATA_DIR_ENV, str(tmp_path_factory.mktemp("cache")))
+    monkeypatch.setenv("GDSTUDIO_LOG_DIR", str(tmp_path_factory.mktemp("log")))
 
 
 def open_window(qtbot, **kwargs):

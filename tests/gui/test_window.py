@@ -241,6 +241,10 @@ def test_an_error_in_the_worker_reaches_a_dialog_and_the_app_stays_usable(qtbot,
     qtbot.waitUntil(lambda: window.last_error is not None, timeout=RUN_TIMEOUT_MS)
     box = child(window, QMessageBox, "errorDialog")
     assert box.isVisible() and "kernel exploded" in box.text() and "Traceback" in box.detailedText()
+    from gdstudio.gui.errorlog import log_path
+
+    logged = log_path().read_text()
+    assert "kernel exploded" in logged and "Traceback" in logged and str(log_path()) in box.detailedText()
     qtbot.waitUntil(lambda: window.controller.state != RUNNING_STATE, timeout=RUN_TIMEOUT_MS)
     box.close()
     monkeypatch.setitem(strategies.STRATEGY_CHUNKS, "sgd", real)

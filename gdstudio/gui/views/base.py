@@ -36,6 +36,7 @@ class LiveView(QWidget):
         self.weights: tuple[np.ndarray, np.ndarray] | None = None
         self.last_record = None
         self._dirty = False
+        self._stopped = False
         self._timer = QTimer(self)
         self._timer.setInterval(int(1000 / self.refresh_hz))
         self._timer.timeout.connect(self._on_timer)
@@ -67,9 +68,14 @@ class LiveView(QWidget):
             self.weights = record.weights
         self._dirty = True
 
+    def stop_refreshing(self) -> None:
+        """Never refresh again (the window is closing: a refresh now could start work that outlives the view)."""
+        self._timer.stop()
+        self._stopped = True
+
     # drawing --------------------------------------------------------------------------------------------------
     def _on_timer(self) -> None:
-        if self._dirty and self.isVisible():
+        if self._dirty and self.isVisible() and not self._stopped:
             self._dirty = False
             self.refresh()
 

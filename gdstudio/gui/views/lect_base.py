@@ -6,7 +6,7 @@ from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import QApplication, QLabel, QWidget
 
 from gdstudio.gui.views.base import LiveView
-from gdstudio.gui.views.lect_jobs import BackgroundJob, live_settings, start_job, stop_job
+from gdstudio.gui.views.lect_jobs import BackgroundJob, alive, live_settings, start_job, stop_job
 
 
 class LectureView(LiveView):
@@ -35,6 +35,8 @@ class LectureView(LiveView):
     # jobs ---------------------------------------------------------------------------------------------------------
     def start_job(self, key: str, work, progressed=None, succeeded=None, stopped=None) -> BackgroundJob:
         """Run ``work(job)`` in a thread; its signals go to the given slots of this view (GUI thread)."""
+        if self._stopped:
+            raise RuntimeError("the view has been shut down")
         stop_job(self._jobs.pop(key, None))
         job = start_job(work)  # not a child of this view: a running thread must outlive a deleted view
         job.setObjectName(key)
@@ -52,20 +54,22 @@ class LectureView(LiveView):
 
     def job_running(self, key: str) -> bool:
         job = self._jobs.get(key)
-        return job is not None and not job.isFinished()
+        return job is not None and alive(job) and not job.isFinished()
 
     def cancel_job(self, key: str) -> None:
         """Ask job ``key`` to stop after its current chunk (its ``stopped`` slot then runs)."""
         job = self._jobs.get(key)
-        if job is not None:
+        if job is not None and alive(job):
             job.requestInterruption()
 
     @Slot()
     def shutdown(self) -> None:
         """Stop every job and wait for them (the window calls this on close; so does quitting the app)."""
+        self.stop_refreshing()  # or the next tick could start a job after this
         jobs, self._jobs = list(self._jobs.values()), {}
         for job in jobs:
-            job.requestInterruption()
+            if alive(job):
+                job.requestInterruption()
         for job in jobs:
             stop_job(job)
 
@@ -77,7 +81,7 @@ class LectureView(LiveView):
     def _on_job_finished(self) -> None:
         job = self.sender()
         for key, running in list(self._jobs.items()):
-            if running is job:
+            if running is job or not alive(running) or running.isFinished():
                 del self._jobs[key]
         self.jobs_changed()
 

@@ -12,6 +12,7 @@ import time
 import traceback
 
 import numpy as np
+import shiboken6
 from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 from PySide6.QtGui import QImage, QPixmap
 
@@ -95,9 +96,15 @@ class BackgroundJob(QThread):
             self.progressed.emit(batch)
 
 
+def alive(job) -> bool:
+    """False once Qt has deleted the job (the keeper deletes each one after it finishes): touching it then would
+    crash the process, so every caller holding an old reference asks first."""
+    return shiboken6.isValid(job)
+
+
 def stop_job(job: BackgroundJob | None, wait_ms: int = STOP_WAIT_MS) -> bool:
     """Ask ``job`` to stop and wait up to ``wait_ms`` for it; True when it has ended."""
-    if job is None:
+    if job is None or not alive(job):
         return True
     job.requestInterruption()
     return not job.isRunning() or job.wait(wait_ms)
