@@ -107,6 +107,13 @@ def _add_training_flags(parser, defaults_note=" (default: the data set's)"):
     parser.add_argument("--threads", type=_whole_number("--threads", 1), help="CPU threads (default: all)")
 
 
+def _add_data_flags(parser) -> None:
+    """``--dataset``, ``--data`` and ``--loss``, as the commands that train something take them."""
+    parser.add_argument("--dataset", default="digits", help="data set name (default: digits)")
+    parser.add_argument("--data", metavar="PATH", help="archive or folder holding the data set")
+    parser.add_argument("--loss", choices=cfg.LOSSES, default="softmax", help="loss function (default: softmax)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="gdstudio", description="GD Studio: watch a linear image classifier learn.")
     parser.add_argument("--version", action="version", version=f"gdstudio {__version__}")
@@ -132,9 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--json", action="store_true", help="print JSON instead of text")
 
     gradcheck = commands.add_parser("gradcheck", help="analytic gradient against central differences")
-    gradcheck.add_argument("--dataset", default="digits", help="data set name (default: digits)")
-    gradcheck.add_argument("--data", metavar="PATH", help="archive or folder holding the data set")
-    gradcheck.add_argument("--loss", choices=cfg.LOSSES, default="softmax", help="loss function (default: softmax)")
+    _add_data_flags(gradcheck)
     gradcheck.add_argument("--reg", type=_flag_type(cfg.check_reg, "--reg"), help="L2 strength λ (default: the "
                            "data set's)")
     gradcheck.add_argument("--steps", type=_whole_number("--steps", 0), default=50,
@@ -147,9 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
     gradcheck.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
     compare = commands.add_parser("compare", help="race random search, random local search and SGD")
-    compare.add_argument("--dataset", default="digits", help="data set name (default: digits)")
-    compare.add_argument("--data", metavar="PATH", help="archive or folder holding the data set")
-    compare.add_argument("--loss", choices=cfg.LOSSES, default="softmax", help="loss function (default: softmax)")
+    _add_data_flags(compare)
     compare.add_argument("--budget", type=_whole_number("--budget", 2), default=1000,
                          help="mini-batch loss evaluations for each strategy (default: 1000)")
     compare.add_argument("--lr", type=_flag_type(cfg.check_lr, "--lr"), help="SGD step size (default: the data "
@@ -161,9 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
     sweep = commands.add_parser("sweep", help="random search over log α × log λ on the validation split")
-    sweep.add_argument("--dataset", default="digits", help="data set name (default: digits)")
-    sweep.add_argument("--data", metavar="PATH", help="archive or folder holding the data set")
-    sweep.add_argument("--loss", choices=cfg.LOSSES, default="softmax", help="loss function (default: softmax)")
+    _add_data_flags(sweep)
     sweep.add_argument("--trials", type=_whole_number("--trials", 1), default=12, help="points to try (default: 12)")
     sweep.add_argument("--lr-range", type=_positive_number("--lr-range"), nargs=2, metavar=("LOW", "HIGH"),
                        default=(1e-3, 3.0), help="α range, sampled in log space (default: 1e-3 3)")
