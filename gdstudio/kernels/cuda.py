@@ -41,6 +41,18 @@ def kernels(threads_per_block: int):
     if tpb < 1 or tpb & (tpb - 1):
         raise ValueError(f"threads_per_block must be a power of two, got {tpb}")
 
+    @cuda.jit(device=True)
+    def _block_sum(partial, t, tpb, value):
+        """``partial[0] ←`` the sum of every thread's ``value`` (a tree in shared memory, in a fixed order)."""
+        partial[t] = value
+        cuda.syncthreads()
+        step = tpb // 2
+        while step > 0:
+            if t < step:
+                partial[t] += partial[t + step]
+            cuda.syncthreads()
+            step //= 2
+
     @cuda.jit
     def scores(X, order, pos, nb, mean, scale, W, b, S, status):
         r = cuda.blockIdx.x
@@ -54,14 +66,7 @@ def kernels(threads_per_block: int):
         acc = np.float32(0.0)
         for d in range(t, D, tpb):
             acc += (np.float32(X[i, d]) - mean[d]) * W[c, d]
-        partial[t] = acc
-        cuda.syncthreads()
-        step = tpb // 2
-        while step > 0:
-            if t < step:
-                partial[t] += partial[t + step]
-            cuda.syncthreads()
-            step //= 2
+        _block_sum(partial, t, tpb, acc)
         if t == 0:
             S[r, c] = scale * partial[0] + b[c]
 
@@ -115,27 +120,13 @@ def kernels(threads_per_block: int):
         for k in range(t, C * D, tpb):
             w = W[k // D, k % D]
             acc += w * w
-        partial[t] = acc
-        cuda.syncthreads()
-        step = tpb // 2
-        while step > 0:
-            if t < step:
-                partial[t] += partial[t + step]
-            cuda.syncthreads()
-            step //= 2
+        _block_sum(partial, t, tpb, acc)
         reg_sum = partial[0]
         cuda.syncthreads()
         acc = 0.0
         for r in range(t, nb, tpb):
             acc += row_loss[r]
-        partial[t] = acc
-        cuda.syncthreads()
-        step = tpb // 2
-        while step > 0:
-            if t < step:
-                partial[t] += partial[t + step]
-            cuda.syncthreads()
-            step //= 2
+        _block_sum(partial, t, tpb, acc)
         if t == 0:
             correct = 0
             for r in range(nb):
