@@ -107,6 +107,8 @@ def arrange_views(window, mode: str) -> None:
     for index, dock in enumerate(window.view_docks.values()):
         if mode == "hidden":
             dock.hide()
+        elif mode.startswith("top:"):
+            window.view_docks[mode[4:]].raise_()
         elif mode == "all":
             dock.setFloating(True)
             dock.resize(520, 420)
@@ -196,8 +198,9 @@ def main(argv=None) -> int:
                         help="instead of --dataset: N training images of CIFAR-10's shape, generated")
     parser.add_argument("--repeat", type=int, default=2, help="rounds of headless / window / headless")
     parser.add_argument("--no-cli", action="store_true", help="skip the `gdstudio train` subprocess")
-    parser.add_argument("--views", choices=("hidden", "top", "all"), default="top",
-                        help="view docks during the window runs: closed, as opened (one tab), or all floating")
+    parser.add_argument("--views", default="top",
+                        help="view docks during the window runs: hidden (closed), top (as opened: templates), "
+                        "top:<objectName> (that view's tab on top), or all (every view floating)")
     parser.add_argument("--compare-views", action="store_true",
                         help="instead: window with every view floating against the window with none, per round")
     args = parser.parse_args(argv)

@@ -32,6 +32,7 @@ class TemplatesView(InspectionView):
 
     object_name = "templatesView"
     title = "Class templates"
+    refresh_hz = 2.0  # ten small plots to paint: twice a second shows W change without taxing the training
 
     def __init__(self, controller=None, parent: QWidget | None = None) -> None:
         super().__init__(controller, parent)
