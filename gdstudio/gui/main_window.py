@@ -98,6 +98,8 @@ class MainWindow(QMainWindow):
         self._status_shown = 0.0
         self._loading: str | None = None
         self._closed = False
+        self.run_folder: str | None = None
+        """Where File → Save writes: the folder the run was opened from or last saved to."""
 
         self._build_widgets()
         self._build_views()
@@ -253,8 +255,10 @@ class MainWindow(QMainWindow):
                                               "Remove every kept run from the plots")
         self.open_action = self._action("Open run…", self.choose_run_to_open, QKeySequence.StandardKey.Open,
                                         "Open a saved run folder: curves, weights and settings")
-        self.save_action = self._action("Save run…", self.choose_run_folder, QKeySequence.StandardKey.Save,
-                                        "Save the run (config.json, metrics.csv, weights.npz) into a folder")
+        self.save_action = self._action("Save run", self.save_current_run, QKeySequence.StandardKey.Save,
+                                        "Save the run back into its folder (the first time: choose a folder)")
+        self.save_as_action = self._action("Save run as…", self.choose_run_folder, QKeySequence("Ctrl+Shift+S"),
+                                           "Save the run (config.json, metrics.csv, weights.npz) into a new folder")
         self.export_csv_action = self._action("Export curves as CSV…", self.choose_csv_file, None,
                                               "Every recorded step as a table")
         self.export_png_action = self._action("Export plots as PNG…", self.choose_png_file, None,
@@ -282,6 +286,7 @@ class MainWindow(QMainWindow):
         file_menu = menu.addMenu("&File")
         file_menu.addAction(self.open_action)
         file_menu.addAction(self.save_action)
+        file_menu.addAction(self.save_as_action)
         file_menu.addSeparator()
         file_menu.addAction(self.export_csv_action)
         file_menu.addAction(self.export_png_action)
@@ -431,6 +436,14 @@ class MainWindow(QMainWindow):
             self.open_run(folder)
 
     @Slot()
+    def save_current_run(self) -> None:
+        """Write the run back into the folder it was opened from or last saved to (an opened run continues there)."""
+        if self.run_folder is None:
+            self.choose_run_folder()
+        else:
+            self.save_run(self.run_folder)
+
+    @Slot()
     def choose_run_folder(self) -> None:
         if self.controller.info is None:
             return
@@ -512,6 +525,7 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_loaded(self, info: SessionInfo) -> None:
         self.controls.show_session(info)
+        self.run_folder = info.folder if info.source == "opened" else None
         if info.source == "opened" and info.history is not None:
             self.curves.load(info.history["steps"], info.history["evals"], info.changes)
         else:
@@ -579,6 +593,7 @@ class MainWindow(QMainWindow):
 
     @Slot(str)
     def _on_saved(self, folder: str) -> None:
+        self.run_folder = folder
         self.statusBar().showMessage(f"Saved the run to {folder}", 6000)
 
     @Slot(str, str, str)

@@ -49,3 +49,22 @@ def test_presenter_mode_toggles(window, qapp):
     assert qapp.font().pointSizeF() > size
     window.presenter_action.trigger()
     assert qapp.font().pointSizeF() == pytest.approx(size)
+
+
+def test_an_opened_run_continues_and_saves_back_into_its_folder(window, qtbot, tmp_path):
+    from gdstudio.engine.runs import load_run
+    from gdstudio.gui.controller import ENDED
+
+    window.controller.set_epochs(1.0)
+    window.toggle_training()
+    qtbot.waitUntil(lambda: window.controller.state == ENDED, timeout=20_000)
+    window.save_run(tmp_path / "run")
+    qtbot.waitUntil(lambda: window.run_folder is not None, timeout=20_000)
+    first = load_run(tmp_path / "run").state["step"]
+    window.open_run(tmp_path / "run")
+    qtbot.waitUntil(lambda: window.controller.ready and window.run_folder == str(tmp_path / "run"), timeout=20_000)
+    window.controller.set_epochs(2.0)
+    window.toggle_training()
+    qtbot.waitUntil(lambda: window.controller.state == ENDED, timeout=20_000)
+    window.save_action.trigger()  # File → Save: back into the opened folder, no dialog
+    qtbot.waitUntil(lambda: load_run(tmp_path / "run").state["step"] > first, timeout=20_000)
