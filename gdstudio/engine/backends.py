@@ -31,6 +31,8 @@ class ChunkResult:
     data_loss: np.ndarray
     correct: np.ndarray
     batch: np.ndarray
+    measured: tuple | None = None
+    """``(train_correct, val_correct)`` per step done (−1: not measured), when the kernel measured accuracy."""
 
 
 class NumpyBackend:
@@ -108,6 +110,7 @@ class CpuBackend:
         self.scale = np.float32(preprocess.scale)
         self.threads = threads
         self.buffers = None
+        self._escores = None
 
     def _parallel(self, rows: int, C: int) -> bool:
         return rows * self.X.shape[1] * C >= PARALLEL_MIN_WORK and (self.threads or 2) > 1
@@ -118,20 +121,36 @@ class CpuBackend:
 
             numba.set_num_threads(min(self.threads, numba.config.NUMBA_NUM_THREADS))
 
-    def train_chunk(self, W, b, order, start, n_steps, batch_size, lr, reg, loss, loss_limit) -> ChunkResult:
+    measures_inside = True
+    """The chunk kernel measures live accuracy itself, so chunks need not end at measurement steps."""
+
+    def train_chunk(self, W, b, order, start, n_steps, batch_size, lr, reg, loss, loss_limit,
+                    measure=None) -> ChunkResult:
+        """``measure``: ``(X_subsets, y_subsets, n_train_rows, every, step0)`` to measure live accuracy inside."""
         C, D = W.shape
         if self.buffers is None or self.buffers.S.shape[0] < batch_size:
             self.buffers = self.cpu.Buffers.make(batch_size, C, D)
         out = chunk_arrays(n_steps, np.float32, np.int32)
+        if measure is None:
+            measurement = self.cpu.no_measurement(D, C, n_steps)
+        else:
+            Xe, ye, n_first, every, step0 = measure
+            if self._escores is None or self._escores.shape != (len(ye), C):
+                self._escores = np.empty((len(ye), C), np.float32)
+            measurement = (Xe, ye, n_first, every, step0, self._escores, np.empty(n_steps, np.int32),
+                           np.empty(n_steps, np.int32))
         kernel = self.cpu.train_chunk_parallel if self._parallel(batch_size, C) else self.cpu.train_chunk_serial
         self._set_threads()
         buf = self.buffers
         steps, position, status = kernel(
             self.X, self.y, order, start, n_steps, batch_size, self.mean, self.scale, W, b, np.float32(lr),
             np.float32(reg), self.cpu.LOSS_IDS[loss], np.float32(min(loss_limit, 3e38)), buf.work, buf.S, buf.dW,
-            buf.db, *out)
+            buf.db, *out, *measurement)
         recorded = steps if status == STATUS_OK else steps + 1
-        return ChunkResult(steps, position, status, *(a[:recorded] for a in out))
+        result = ChunkResult(steps, position, status, *(a[:recorded] for a in out))
+        if measure is not None:
+            result.measured = (measurement[-2][:steps], measurement[-1][:steps])
+        return result
 
     def evaluate(self, X, y, W, b, loss):
         self._set_threads()

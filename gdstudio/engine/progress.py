@@ -72,3 +72,6 @@ class Progress:
     changes: tuple[Change, ...] = ()
     weights: tuple[np.ndarray, np.ndarray] | None = None
     final: dict = field(default_factory=dict)
+    measurements: tuple = ()
+    """Every live accuracy measurement of this chunk as ``(step, epoch, examples, train, val)``; the last one is
+    also in ``train_accuracy`` / ``val_accuracy``."""

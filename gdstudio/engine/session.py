@@ -87,6 +87,11 @@ class Session:
         # contiguous copies, made once: the live measurements read them every few chunks
         self._subsets = {"train": (dataset.X_train[self._train_subset], dataset.y_train[self._train_subset]),
                          "val": (dataset.X_val[self._val_subset], dataset.y_val[self._val_subset])}
+        # Both subsets in one array, for backends whose chunk kernel measures the accuracy itself.
+        self._measure_rows = (np.ascontiguousarray(np.concatenate([self._subsets["train"][0], self._subsets["val"][0]])),
+                              np.ascontiguousarray(np.concatenate([self._subsets["train"][1], self._subsets["val"][1]]),
+                                                   dtype=np.int32))
+        self.measures_inside = getattr(self.backend, "measures_inside", False) and self.config.strategy == "sgd"
         self.reset()
 
     # ----------------------------------------------------------------------------------------------------------
@@ -250,7 +255,9 @@ class Session:
         measurement and the run's target."""
         N = len(self.order)
         B = self.batch_size
-        n = min(self._chunk_steps, math.ceil((N - self.position) / B), self._eval_every() - self.step % self._eval_every())
+        n = min(self._chunk_steps, math.ceil((N - self.position) / B))
+        if not self.measures_inside:  # a chunk ends where the accuracy is measured
+            n = min(n, self._eval_every() - self.step % self._eval_every())
         per_step = EVALUATIONS_PER_STEP[self.strategy]
         if self.config.budget is not None and self.config.steps is None:
             n = min(n, max(1, (self.config.budget - self.evaluations) // per_step))
@@ -260,6 +267,11 @@ class Session:
             target_examples = math.ceil(self.config.epochs * N - 1e-9) - self.epochs_done * N - self.position
             n = min(n, max(1, math.ceil(target_examples / B)))
         return max(1, n)
+
+    def measure_arguments(self) -> tuple:
+        """What a chunk kernel needs to measure the live accuracy at the usual steps itself."""
+        X, y = self._measure_rows
+        return X, y, len(self._train_subset), self._eval_every(), self.step
 
     def _eval_every(self) -> int:
         """Steps between live accuracy measurements: ``EVALS_PER_EPOCH`` a pass, within the cost share."""
@@ -317,18 +329,37 @@ class Session:
                 self.message = divergence_message(self.initial_loss, value, self.step + 1, self.lr, self.reg)
                 yield self._final(DIVERGED, self.message, changes, curves)
                 return
+            measurements = self._measurements(result, curves)
             train_acc = val_acc = None
-            if self.step % self._eval_every() == 0:  # fixed steps: a resumed run measures where the original did
-                train_acc = self.evaluate("train", subset=True, with_loss=False)[1]
-                val_acc = self.evaluate("val", subset=True, with_loss=False)[1]
-                self.history.evals.extend(step=self.step, epoch=self.epoch, examples=self.examples_seen,
-                                          train_accuracy=train_acc, val_accuracy=val_acc)
+            if measurements:
+                _, _, _, train_acc, val_acc = measurements[-1]
             weights = None
             if weights_every is not None and time.perf_counter() - last_weights >= weights_every:
                 weights, last_weights = self.weights(), time.perf_counter()
             rate = result.batch.sum() / elapsed if elapsed > 0 else 0.0
             yield self._progress(curves, changes, train_acc, val_acc, weights, float(rate),
-                                 result.steps / elapsed if elapsed > 0 else 0.0)
+                                 result.steps / elapsed if elapsed > 0 else 0.0, measurements=measurements)
+
+    def _measurements(self, result, curves) -> tuple:
+        """The chunk's live accuracy measurements (fixed steps: a resumed run measures where the original did),
+        recorded in the history: from the kernel when it measured them, else measured now at the chunk's end."""
+        found = []
+        if result.measured is not None:
+            first, second = result.measured
+            n_train, n_val = len(self._train_subset), len(self._val_subset)
+            for k in np.flatnonzero(first >= 0):
+                found.append((int(curves.step[k]), float(curves.epoch[k]), int(curves.examples[k]),
+                              first[k] / max(n_train, 1), second[k] / max(n_val, 1)))
+        elif self.step % self._eval_every() == 0:
+            train_acc = self.evaluate("train", subset=True, with_loss=False)[1]
+            val_acc = self.evaluate("val", subset=True, with_loss=False)[1]
+            found.append((self.step, self.epoch, self.examples_seen, train_acc, val_acc))
+        if found:
+            columns = list(zip(*found))
+            self.history.evals.extend(step=np.array(columns[0], np.int64), epoch=np.array(columns[1]),
+                                      examples=np.array(columns[2], np.int64), train_accuracy=np.array(columns[3]),
+                                      val_accuracy=np.array(columns[4]))
+        return tuple(found)
 
     def _record(self, result) -> Curves:
         """Advance the counters by a chunk's steps and append them to the history (the failing step too)."""
@@ -364,7 +395,7 @@ class Session:
         return curves
 
     def _progress(self, curves, changes, train_acc, val_acc, weights, examples_rate, steps_rate,
-                  status=RUNNING, message="", final=None) -> Progress:
+                  status=RUNNING, message="", final=None, measurements=()) -> Progress:
         last = self.history.steps
         if curves is not None and len(curves.loss):
             loss, data_loss, reg_loss = curves.loss[-1], curves.data_loss[-1], curves.reg_loss[-1]
@@ -380,7 +411,8 @@ class Session:
                         batch_size=self.batch_size, loss_name=self.loss, strategy=self.strategy,
                         backend=self.backend.name, examples_per_second=examples_rate, steps_per_second=steps_rate,
                         train_accuracy=train_acc, val_accuracy=val_acc, status=status, message=message,
-                        curves=curves, changes=changes, weights=weights, final=final or {})
+                        curves=curves, changes=changes, weights=weights, final=final or {},
+                        measurements=measurements)
 
     def _final(self, status, message, changes, curves=None, evaluate=True) -> Progress:
         self.status = status

@@ -49,15 +49,14 @@ class RunCurves:
         if chunks:
             self.steps.extend(**{name: np.concatenate([getattr(c, name) for c in chunks])
                                  for name in STEP_COLUMNS})
-        # The last record's accuracies are on the full splits: another quantity, shown in the status bar.
-        measured = [r for r in records
-                    if r.status == RUNNING and r.train_accuracy is not None and r.val_accuracy is not None]
+        # Every live measurement of every chunk (a chunk may hold several). The last record's accuracies are on
+        # the full splits: another quantity, shown in the status bar.
+        measured = [m for r in records if r.status == RUNNING for m in r.measurements]
         if measured:
-            self.evals.extend(step=np.array([r.step for r in measured], np.int64),
-                              epoch=np.array([r.epoch for r in measured]),
-                              examples=np.array([r.examples_seen for r in measured], np.int64),
-                              train_accuracy=np.array([r.train_accuracy for r in measured]),
-                              val_accuracy=np.array([r.val_accuracy for r in measured]))
+            step, epoch, examples, train, val = zip(*measured)
+            self.evals.extend(step=np.array(step, np.int64), epoch=np.array(epoch),
+                              examples=np.array(examples, np.int64), train_accuracy=np.array(train),
+                              val_accuracy=np.array(val))
         for record in records:
             self.changes.extend(record.changes)
         self.revision += 1

@@ -303,7 +303,8 @@ def _score_offsets(W, b, mean, scale, offset):
 
 
 def _train_chunk(X, y, order, start, n_steps, batch_size, mean, scale, W, b, lr, reg, loss_id, loss_limit,
-                 work, S, dW, db, out_loss, out_data_loss, out_correct, out_batch):
+                 work, S, dW, db, out_loss, out_data_loss, out_correct, out_batch,
+                 Xe, ye, n_first, eval_every, step0, escores, out_eval_first, out_eval_second):
     """Run up to ``n_steps`` SGD steps in place on ``W`` and ``b``. Twin of ``reference.sgd_step``.
 
     Parameters
@@ -320,6 +321,11 @@ def _train_chunk(X, y, order, start, n_steps, batch_size, mean, scale, W, b, lr,
         buffers (:class:`Buffers`).
     out_loss, out_data_loss : (n_steps,) float32; out_correct, out_batch : (n_steps,) int32 — per step, the loss
         before that step's update, its data part, and the batch's correct count and size.
+    Xe : (M, D) uint8, ye : (M,) int32 — the live accuracy subsets, the first ``n_first`` rows (training images)
+        then the others (validation images); measured after every step whose number ``step0 + k + 1`` is a
+        multiple of ``eval_every`` (0: never), so the measurement needs no chunk boundary. escores : (M, C)
+        float32 work buffer. out_eval_first, out_eval_second : (n_steps,) int32 — correct counts of the two parts
+        after that step, or −1 where nothing was measured.
 
     Returns
     -------
@@ -399,6 +405,36 @@ def _train_chunk(X, y, order, start, n_steps, batch_size, mean, scale, W, b, lr,
                 W[c, d] -= lr * dW[c, d]
             b[c] -= lr * db[c]
         pos += nb
+        out_eval_first[step] = -1
+        out_eval_second[step] = -1
+        if eval_every > 0 and (step0 + step + 1) % eval_every == 0:
+            # Live accuracy on the fixed subsets, inside the compiled loop: db holds the score offsets now.
+            _score_offsets(W, b, mean, scale, db)
+            M = Xe.shape[0]
+            if D < SMALL_D:
+                for r in prange(M):
+                    _scores_row(Xe[r], W, escores, r, scale, db)
+            else:
+                n_eval_blocks = (M + ROW_BLOCK - 1) // ROW_BLOCK
+                for tile in prange(n_eval_blocks * n_class_blocks):
+                    r = (tile // n_class_blocks) * ROW_BLOCK
+                    c0 = (tile % n_class_blocks) * CLASS_BLOCK
+                    _scores_tile(Xe[r], Xe[min(r + 1, M - 1)], Xe[min(r + 2, M - 1)], Xe[min(r + 3, M - 1)], W,
+                                 c0, escores, r, min(ROW_BLOCK, M - r), scale, db)
+            first = 0
+            second = 0
+            for r in range(M):
+                best = 0
+                for c in range(1, C):
+                    if escores[r, c] > escores[r, best]:
+                        best = c
+                if best == ye[r]:
+                    if r < n_first:
+                        first += 1
+                    else:
+                        second += 1
+            out_eval_first[step] = first
+            out_eval_second[step] = second
     return n_steps, pos, STATUS_OK
 
 
@@ -454,6 +490,12 @@ train_chunk_serial, train_chunk_parallel = _compile_twice(_train_chunk)
 evaluate_serial, evaluate_parallel = _compile_twice(_evaluate)
 
 
+def no_measurement(D: int, C: int, n_steps: int) -> tuple:
+    """The trailing arguments of :func:`train_chunk` for a chunk that measures no live accuracy."""
+    return (np.zeros((1, D), np.uint8), np.zeros(1, np.int32), 0, 0, 0, np.zeros((1, C), np.float32),
+            np.empty(n_steps, np.int32), np.empty(n_steps, np.int32))
+
+
 @dataclass
 class Buffers:
     """Work buffers of :func:`train_chunk`, made once per session (and again only when the batch size grows)."""
@@ -503,5 +545,6 @@ def loss_and_grad(W, b, X, y, loss: str, reg: float, mean=None, scale: float = 1
     out_n = np.empty(1, np.int32)
     train_chunk_serial(X, np.ascontiguousarray(y, dtype=np.int32), np.arange(N, dtype=np.int64), 0, 1, N, mean,
                        np.float32(scale), W, b, np.float32(0.0), np.float32(reg), LOSS_IDS[loss],
-                       np.float32(np.inf), buffers.work, buffers.S, buffers.dW, buffers.db, out_f, out_d, out_i, out_n)
+                       np.float32(np.inf), buffers.work, buffers.S, buffers.dW, buffers.db, out_f, out_d, out_i, out_n,
+                       *no_measurement(D, C, 1))
     return float(out_f[0]), buffers.dW.copy(), buffers.db.copy()

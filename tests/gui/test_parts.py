@@ -30,7 +30,9 @@ def record(first_step, n, status="running", train=None, val=None, changes=()):
                     reg_loss=float(loss[-1] * 0.1), batch_accuracy=0.5, lr=0.1, reg=1e-4, batch_size=8,
                     loss_name="softmax", strategy="sgd", backend="cpu", examples_per_second=1.0,
                     steps_per_second=1.0, train_accuracy=train, val_accuracy=val, status=status, curves=curves,
-                    changes=tuple(changes))
+                    changes=tuple(changes),
+                    measurements=() if train is None else ((int(steps[-1]), steps[-1] / 10.0, int(steps[-1]) * 8,
+                                                            train, val),))
 
 
 # -- curve data ---------------------------------------------------------------------------------------------------

@@ -78,7 +78,8 @@ def check_deterministic_and_agrees_with_cpu():
     buf = cpu.Buffers.make(5, *W32.shape)
     outs = (np.zeros(3, np.float32), np.zeros(3, np.float32), np.zeros(3, np.int32), np.zeros(3, np.int32))
     cpu.train_chunk_serial(X, y, first[3], 0, 3, 5, pre.mean, np.float32(pre.scale), W32, b32, np.float32(0.5),
-                           np.float32(1e-3), cpu.SOFTMAX, np.float32(np.inf), buf.work, buf.S, buf.dW, buf.db, *outs)
+                           np.float32(1e-3), cpu.SOFTMAX, np.float32(np.inf), buf.work, buf.S, buf.dW, buf.db, *outs,
+                           *cpu.no_measurement(X.shape[1], W32.shape[0], 3))
     np.testing.assert_allclose(first[1], W32, rtol=1e-4, atol=1e-6)
 
 

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLab
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from gdstudio.engine.lecture import LECTURE_ORDER, race
+from gdstudio.engine.strategies import EVALUATIONS_PER_STEP
 from gdstudio.gui.views.lect_base import LectureView
 from gdstudio.gui.views.lect_jobs import IN_PROCESS, STRATEGY_COLOURS, percent
 
@@ -104,8 +105,10 @@ class RaceView(LectureView):
         def work(job):
             def on_progress(strategy, record):
                 job.check()
-                if record.status == "running" and record.val_accuracy is not None:
-                    job.report((strategy, record.evaluations, record.val_accuracy))
+                if record.status == "running":
+                    per_step = EVALUATIONS_PER_STEP[strategy]
+                    for step, _, _, _, val in record.measurements:
+                        job.report((strategy, step * per_step, val))
 
             return race(config, dataset, budget, on_progress=on_progress)
 

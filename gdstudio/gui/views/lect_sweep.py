@@ -295,8 +295,9 @@ class SweepView(LectureView):
                 job.check()
                 if last.curves is not None and len(last.curves.step):
                     job.report(("loss", last.curves.step.copy(), last.curves.loss.copy()))
-                if last.status == "running" and last.val_accuracy is not None:
-                    job.report(("accuracy", last.step, last.val_accuracy))
+                if last.status == "running":
+                    for step, _, _, _, val in last.measurements:
+                        job.report(("accuracy", step, val))
             return last
 
         self.start_job("trial", work, self._on_trial_progressed, self._on_trial_trained)
