@@ -92,6 +92,7 @@ class Session:
                               np.ascontiguousarray(np.concatenate([self._subsets["train"][1], self._subsets["val"][1]]),
                                                    dtype=np.int32))
         self.measures_inside = getattr(self.backend, "measures_inside", False) and self.config.strategy == "sgd"
+        self.next_order = None
         self.reset()
 
     # ----------------------------------------------------------------------------------------------------------
@@ -122,7 +123,7 @@ class Session:
     @property
     def epoch(self) -> float:
         """Epochs done, fractional: full passes plus the part of the current pass."""
-        return self.epochs_done + self.position / len(self.order)
+        return (self.epochs_done * len(self.order) + self.position) / len(self.order)
 
     @property
     def loss_limit(self) -> float:
@@ -255,9 +256,11 @@ class Session:
         measurement and the run's target."""
         N = len(self.order)
         B = self.batch_size
-        n = min(self._chunk_steps, math.ceil((N - self.position) / B))
-        if not self.measures_inside:  # a chunk ends where the accuracy is measured
-            n = min(n, self._eval_every() - self.step % self._eval_every())
+        this_epoch = math.ceil((N - self.position) / B)
+        if self.measures_inside:  # the kernel measures and may run on into the next epoch (one boundary at most)
+            n = min(self._chunk_steps, this_epoch + math.ceil(N / B))
+        else:  # a chunk ends at the epoch's end and where the accuracy is measured
+            n = min(self._chunk_steps, this_epoch, self._eval_every() - self.step % self._eval_every())
         per_step = EVALUATIONS_PER_STEP[self.strategy]
         if self.config.budget is not None and self.config.steps is None:
             n = min(n, max(1, (self.config.budget - self.evaluations) // per_step))
@@ -265,7 +268,12 @@ class Session:
             n = min(n, self.config.steps - self.step)
         else:
             target_examples = math.ceil(self.config.epochs * N - 1e-9) - self.epochs_done * N - self.position
-            n = min(n, max(1, math.ceil(target_examples / B)))
+            left = N - self.position
+            if target_examples <= left:
+                to_target = math.ceil(target_examples / B)
+            else:  # the last batch of an epoch is short: count the rest of this one, then the next
+                to_target = this_epoch + math.ceil((target_examples - left) / B)
+            n = min(n, max(1, to_target))
         return max(1, n)
 
     def measure_arguments(self) -> tuple:
@@ -313,6 +321,12 @@ class Session:
                 self.epochs_done += 1
             if self.initial_loss is None:
                 self.initial_loss = self._start_loss()
+            rng_before = None
+            if self.measures_inside:
+                # Draw the next epoch's shuffle now, so the chunk can run into it; undone below if it does not,
+                # so the random stream is exactly what it is when the shuffle is drawn at the epoch's end.
+                rng_before = self.rng.bit_generator.state
+                self.next_order = self.rng.permutation(len(self.order)).astype(np.int64)
             n = self._steps_allowed()
             if max_steps is not None:
                 n = min(n, max_steps - done_this_call)
@@ -320,6 +334,11 @@ class Session:
             result = STRATEGY_CHUNKS[self.strategy](self, n)
             elapsed = time.perf_counter() - started
             curves = self._record(result)
+            if result.crossed:
+                self.order, self.epochs_done = self.next_order, self.epochs_done + 1
+            elif rng_before is not None:
+                self.rng.bit_generator.state = rng_before
+            self.next_order = None
             done_this_call += result.steps
             if result.steps:
                 per_step = elapsed / result.steps
@@ -368,7 +387,7 @@ class Session:
         N = len(self.order)
         steps = self.step + 1 + np.arange(k, dtype=np.int64)
         ends = self.position + np.cumsum(batch)
-        epochs = self.epochs_done + ends / N
+        epochs = (self.epochs_done * N + ends) / N  # integer numerator: the same bits whichever epoch a chunk began in
         examples = self.examples_seen + np.cumsum(batch)
         per_step = EVALUATIONS_PER_STEP[self.strategy]
         evaluations = self.evaluations + per_step * (1 + np.arange(k, dtype=np.int64))

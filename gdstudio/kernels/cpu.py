@@ -304,7 +304,7 @@ def _score_offsets(W, b, mean, scale, offset):
 
 def _train_chunk(X, y, order, start, n_steps, batch_size, mean, scale, W, b, lr, reg, loss_id, loss_limit,
                  work, S, dW, db, out_loss, out_data_loss, out_correct, out_batch,
-                 Xe, ye, n_first, eval_every, step0, escores, out_eval_first, out_eval_second):
+                 Xe, ye, n_first, eval_every, step0, escores, out_eval_first, out_eval_second, next_order):
     """Run up to ``n_steps`` SGD steps in place on ``W`` and ``b``. Twin of ``reference.sgd_step``.
 
     Parameters
@@ -326,13 +326,16 @@ def _train_chunk(X, y, order, start, n_steps, batch_size, mean, scale, W, b, lr,
         multiple of ``eval_every`` (0: never), so the measurement needs no chunk boundary. escores : (M, C)
         float32 work buffer. out_eval_first, out_eval_second : (n_steps,) int32 — correct counts of the two parts
         after that step, or −1 where nothing was measured.
+    next_order : (N,) int64, or empty — the next epoch's shuffled order: when given, the chunk may cross one epoch
+        boundary and go on from its start (so a chunk on a small data set need not end at every epoch).
 
     Returns
     -------
     steps_done : int
-    position : int — where the next batch starts in ``order``.
+    position : int — where the next batch starts in ``order`` (in ``next_order`` when ``crossed``).
     status : 0 ok; 1 a non-finite loss or gradient; 2 loss above ``loss_limit``. On 1 and 2 the failing step's
         update is not applied, so ``W`` and ``b`` keep the last finite values.
+    crossed : 1 when the chunk moved on to ``next_order``, else 0.
 
     Each parallel loop gives every output element one owner (a tile of scores, a tile of the gradient), and the
     sums inside a tile run in a fixed order, so the result does not depend on the number of threads.
@@ -343,11 +346,17 @@ def _train_chunk(X, y, order, start, n_steps, batch_size, mean, scale, W, b, lr,
     n_d_blocks = (D + D_BLOCK - 1) // D_BLOCK
     pos = start
     two_reg = np.float32(2.0) * reg
+    current = order
+    crossed = 0
     for step in range(n_steps):
         if pos >= N:
-            return step, pos, STATUS_OK
+            if crossed == 1 or next_order.shape[0] != N:
+                return step, pos, STATUS_OK, crossed
+            current = next_order
+            pos = 0
+            crossed = 1
         nb = min(batch_size, N - pos)
-        rows = order[pos:pos + nb]
+        rows = current[pos:pos + nb]
         last = nb - 1
         # db holds the score offsets until the gradient replaces them.
         _score_offsets(W, b, mean, scale, db)
@@ -373,9 +382,9 @@ def _train_chunk(X, y, order, start, n_steps, batch_size, mean, scale, W, b, lr,
         out_correct[step] = correct
         out_batch[step] = nb
         if not np.isfinite(loss):
-            return step, pos, STATUS_NONFINITE
+            return step, pos, STATUS_NONFINITE, crossed
         if loss > loss_limit:
-            return step, pos, STATUS_TOO_LARGE
+            return step, pos, STATUS_TOO_LARGE, crossed
         for tile in prange(n_class_blocks * n_d_blocks):
             c0 = (tile // n_d_blocks) * CLASS_BLOCK
             d0 = (tile % n_d_blocks) * D_BLOCK
@@ -399,7 +408,7 @@ def _train_chunk(X, y, order, start, n_steps, batch_size, mean, scale, W, b, lr,
             for d in range(D):
                 check += W[c, d] - lr * dW[c, d]
         if not np.isfinite(check):
-            return step, pos, STATUS_NONFINITE
+            return step, pos, STATUS_NONFINITE, crossed
         for c in range(C):
             for d in range(D):
                 W[c, d] -= lr * dW[c, d]
@@ -435,7 +444,7 @@ def _train_chunk(X, y, order, start, n_steps, batch_size, mean, scale, W, b, lr,
                         second += 1
             out_eval_first[step] = first
             out_eval_second[step] = second
-    return n_steps, pos, STATUS_OK
+    return n_steps, pos, STATUS_OK, crossed
 
 
 def _evaluate(X, y, mean, scale, W, b, loss_id, block_rows, out_pred, out_loss):
@@ -493,7 +502,11 @@ evaluate_serial, evaluate_parallel = _compile_twice(_evaluate)
 def no_measurement(D: int, C: int, n_steps: int) -> tuple:
     """The trailing arguments of :func:`train_chunk` for a chunk that measures no live accuracy."""
     return (np.zeros((1, D), np.uint8), np.zeros(1, np.int32), 0, 0, 0, np.zeros((1, C), np.float32),
-            np.empty(n_steps, np.int32), np.empty(n_steps, np.int32))
+            np.empty(n_steps, np.int32), np.empty(n_steps, np.int32), NO_NEXT_ORDER)
+
+
+NO_NEXT_ORDER = np.empty(0, np.int64)
+"""``next_order`` for a chunk that must stop at the end of its epoch."""
 
 
 @dataclass

@@ -112,7 +112,7 @@ def chunk(kernel, X, y, W, b, pre, n_steps, batch, loss="softmax", lr=0.5, reg=1
     out = (np.zeros(n_steps, np.float32), np.zeros(n_steps, np.float32), np.zeros(n_steps, np.int32),
            np.zeros(n_steps, np.int32))
     order = np.random.default_rng(3).permutation(len(y)).astype(np.int64)
-    steps, pos, status = kernel(X, y, order, 0, n_steps, batch, pre.mean, np.float32(pre.scale), W, b,
+    steps, pos, status, _ = kernel(X, y, order, 0, n_steps, batch, pre.mean, np.float32(pre.scale), W, b,
                                 np.float32(lr), np.float32(reg), cpu.LOSS_IDS[loss], np.float32(limit), buf.work, buf.S,
                                 buf.dW, buf.db, *out, *cpu.no_measurement(X.shape[1], W.shape[0], n_steps))
     return steps, pos, status, W, b, out, order
