@@ -321,15 +321,16 @@ class Session:
                 self.epochs_done += 1
             if self.initial_loss is None:
                 self.initial_loss = self._start_loss()
-            rng_before = None
-            if self.measures_inside:
-                # Draw the next epoch's shuffle now, so the chunk can run into it; undone below if it does not,
-                # so the random stream is exactly what it is when the shuffle is drawn at the epoch's end.
-                rng_before = self.rng.bit_generator.state
-                self.next_order = self.rng.permutation(len(self.order)).astype(np.int64)
             n = self._steps_allowed()
             if max_steps is not None:
                 n = min(n, max_steps - done_this_call)
+            rng_before = None
+            if self.measures_inside and n > math.ceil((len(self.order) - self.position) / self.batch_size):
+                # The chunk may run into the next epoch: draw its shuffle now (only then: a permutation of N is
+                # not free), and undo the draw below if the chunk stops short, so the random stream is exactly
+                # what it is when the shuffle is drawn at the epoch's end.
+                rng_before = self.rng.bit_generator.state
+                self.next_order = self.rng.permutation(len(self.order)).astype(np.int64)
             started = time.perf_counter()
             result = STRATEGY_CHUNKS[self.strategy](self, n)
             elapsed = time.perf_counter() - started
