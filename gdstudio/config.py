@@ -79,7 +79,7 @@ GRADCHECK_ZERO = 1e-8
 """Gradient-check entries whose analytic and numerical values are both below this (in sum) count as exact."""
 GRADCHECK_GOOD = 1e-7
 GRADCHECK_WRONG = 1e-2
-CUDA_THREADS_PER_BLOCK = 128
+CUDA_THREADS_PER_BLOCK = 256
 """Threads per block of the CUDA kernels (tests lower it so that tiny inputs span several blocks)."""
 CUDA_AUTO_MIN_FEATURES = 10_000
 """``--backend auto`` picks a real CUDA device when D·C is at least this (see ``engine/backends.py``)."""

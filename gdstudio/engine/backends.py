@@ -5,6 +5,7 @@ A backend owns nothing but its work buffers; the session owns the weights, the d
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -197,18 +198,31 @@ def chunk_arrays(n, float_dtype=np.float64, int_dtype=np.int64):
     return (np.zeros(n, float_dtype), np.zeros(n, float_dtype), np.zeros(n, int_dtype), np.zeros(n, int_dtype))
 
 
+@functools.lru_cache(maxsize=1)
 def cuda_status() -> str | None:
-    """``None`` when the CUDA backend can run here, else the reason it cannot (for messages and the GUI)."""
+    """``None`` when the CUDA backend can run here, else the reason it cannot (for messages and the GUI).
+
+    On a device, a one-line kernel is compiled too: an installed numba-cuda can fail only at its first compile
+    (numba-cuda 0.30 with NumPy 2.5: "module 'numpy' has no attribute 'row_stack'"), and that must read as
+    "CUDA not available", not as a crash in the middle of a run.
+    """
     try:
+        from numba import config as numba_config
         from numba import cuda
     except Exception as exc:  # numba-cuda missing or broken: say so, never crash
         return f"CUDA not available: {exc}"
     try:
         if not cuda.is_available():
             return "CUDA not available: no CUDA GPU or driver found"
+        if not numba_config.ENABLE_CUDASIM:
+            cuda.jit("void(float32[:])")(_cuda_probe)
     except Exception as exc:
-        return f"CUDA not available: {exc}"
+        return f"CUDA not available: {type(exc).__name__}: {exc}"
     return None
+
+
+def _cuda_probe(a):
+    a[0] = 1.0
 
 
 def _real_cuda() -> bool:

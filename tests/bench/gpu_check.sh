@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # GPU check for a session lent a CUDA machine (issue 4). One go, under ten minutes:
 #   1. the CUDA kernel checks on the real device (tests/kernels/cuda_sim_checks.py, GDSTUDIO_CUDA_REAL=1),
-#      at 8 and at 128 threads per block;
+#      at 8 and at 256 threads per block (many blocks: one cooperative grid);
 #   2. `gdstudio bench` with the CUDA backend (CIFAR-10- and digits-shaped), JSON and table;
 #   3. the same workload in PyTorch on the GPU (bench's torch-cuda rows, when torch with CUDA is importable).
 # Results go to $OUT (or ./gpu_check_out): bench.json, bench.md, checks.log, env.txt.
@@ -29,9 +29,9 @@ PY="${PYTHON:-.venv/bin/python}"
 cat "$OUT/env.txt"
 
 status=0
-for tpb in 8 128; do
+for tpb in 8 256; do
     echo "== CUDA checks on the device, $tpb threads per block" | tee -a "$OUT/checks.log"
-    GDSTUDIO_CUDA_REAL=1 GDSTUDIO_CUDA_TPB=$tpb PYTHONPATH=. timeout 240 "$PY" -m tests.kernels.cuda_sim_checks \
+    GDSTUDIO_CUDA_REAL=1 GDSTUDIO_CUDA_TPB=$tpb PYTHONPATH=".${PYTHONPATH:+:$PYTHONPATH}" timeout 240 "$PY" -m tests.kernels.cuda_sim_checks \
         2>&1 | tee -a "$OUT/checks.log" || status=1
 done
 
