@@ -287,6 +287,34 @@ def _gradient_tile(X, rows, nb, S, c0, d0, dn, acc):
 
 
 @njit(nogil=True, cache=True, fastmath=_FASTMATH)
+def _finish_gradient_tile(S, nb, c0, d0, dn, acc, W, b, mean, scale, two_reg, lr, dW, db):
+    """The gradient of one tile from its ``dSᵀ·u`` sums in ``acc``: ``dW = scale·(dSᵀ·u − db ⊗ mean) + 2λW`` on
+    ``[c0, c0 + 5) × [d0, d0 + dn)`` and, in the tile at ``d0 = 0``, ``db`` (column sums of ``dS``).
+
+    Returns the tile's ``(ΣW², Σ of the would-be new weights)``: the second is finite only if the step is.
+    """
+    C = W.shape[0]
+    square_sum = 0.0
+    check = 0.0
+    for c in range(c0, min(c0 + CLASS_BLOCK, C)):
+        column = np.float32(0.0)
+        for r in range(nb):
+            column += S[r, c]
+        if d0 == 0:
+            db[c] = column
+            check += b[c] - lr * column
+        g = acc[c, d0:d0 + dn]
+        w = W[c, d0:d0 + dn]
+        m = mean[d0:d0 + dn]
+        out = dW[c, d0:d0 + dn]
+        for d in range(dn):
+            out[d] = scale * (g[d] - m[d] * column) + two_reg * w[d]
+            square_sum += w[d] * w[d]
+            check += w[d] - lr * out[d]
+    return square_sum, check
+
+
+@njit(nogil=True, cache=True, fastmath=_FASTMATH)
 def _score_offsets(W, b, mean, scale, offset):
     """``offset[c] = b[c] − scale·(mean · W[c])``: the preprocessing's constant part of each class score."""
     C, D = W.shape
@@ -344,6 +372,8 @@ def _train_chunk(X, y, order, start, n_steps, batch_size, mean, scale, W, b, lr,
     C, D = W.shape
     n_class_blocks = (C + CLASS_BLOCK - 1) // CLASS_BLOCK
     n_d_blocks = (D + D_BLOCK - 1) // D_BLOCK
+    n_tiles = n_class_blocks * n_d_blocks
+    partials = np.empty((2, n_tiles), np.float64)
     pos = start
     two_reg = np.float32(2.0) * reg
     current = order
@@ -371,10 +401,20 @@ def _train_chunk(X, y, order, start, n_steps, batch_size, mean, scale, W, b, lr,
                 _scores_tile(X[rows[r]], X[rows[min(r + 1, last)]], X[rows[min(r + 2, last)]],
                              X[rows[min(r + 3, last)]], W, c0, S, r, min(ROW_BLOCK, nb - r), scale, db)
         total, correct = _data_loss_and_dscores(S, y, rows, nb, loss_id)
+        # One parallel pass over the gradient tiles: dSᵀ·u, then dW and db of the tile, its share of ΣW² and of
+        # the finiteness check of the step (per-tile partials, summed below in a fixed order).
+        for tile in prange(n_tiles):
+            c0 = (tile // n_d_blocks) * CLASS_BLOCK
+            d0 = (tile % n_d_blocks) * D_BLOCK
+            dn = min(D_BLOCK, D - d0)
+            _gradient_tile(X, rows, nb, S, c0, d0, dn, work)
+            partials[0, tile], partials[1, tile] = _finish_gradient_tile(S, nb, c0, d0, dn, work, W, b, mean, scale,
+                                                                         two_reg, lr, dW, db)
         reg_sum = 0.0
-        for c in range(C):
-            for d in range(D):
-                reg_sum += W[c, d] * W[c, d]
+        check = 0.0
+        for tile in range(n_tiles):
+            reg_sum += partials[0, tile]
+            check += partials[1, tile]
         data_loss = total / nb
         loss = data_loss + reg * reg_sum
         out_loss[step] = loss
@@ -385,34 +425,20 @@ def _train_chunk(X, y, order, start, n_steps, batch_size, mean, scale, W, b, lr,
             return step, pos, STATUS_NONFINITE, crossed
         if loss > loss_limit:
             return step, pos, STATUS_TOO_LARGE, crossed
-        for tile in prange(n_class_blocks * n_d_blocks):
-            c0 = (tile // n_d_blocks) * CLASS_BLOCK
-            d0 = (tile % n_d_blocks) * D_BLOCK
-            _gradient_tile(X, rows, nb, S, c0, d0, min(D_BLOCK, D - d0), work)
-        # db = column sums of dS; dW = scale·(dSᵀ·u − db ⊗ mean) + 2λW.
-        for c in range(C):
-            acc = np.float32(0.0)
-            for r in range(nb):
-                acc += S[r, c]
-            db[c] = acc
-            g = work[c]
-            w = W[c]
-            out = dW[c]
-            for d in range(D):
-                out[d] = scale * (g[d] - mean[d] * acc) + two_reg * w[d]
-        # Check that the step stays finite before taking it, so W and b keep their last finite values if a
-        # gradient or the step overflows; dW and db keep the gradient.
-        check = 0.0
-        for c in range(C):
-            check += b[c] - lr * db[c]
-            for d in range(D):
-                check += W[c, d] - lr * dW[c, d]
+        # The step is taken only when it stays finite, so W and b keep their last finite values if a gradient or
+        # the step overflows; dW and db keep the gradient.
         if not np.isfinite(check):
             return step, pos, STATUS_NONFINITE, crossed
-        for c in range(C):
-            for d in range(D):
-                W[c, d] -= lr * dW[c, d]
-            b[c] -= lr * db[c]
+        for tile in prange(n_tiles):
+            c0 = (tile // n_d_blocks) * CLASS_BLOCK
+            d0 = (tile % n_d_blocks) * D_BLOCK
+            for c in range(c0, min(c0 + CLASS_BLOCK, C)):
+                w = W[c, d0:d0 + D_BLOCK]
+                g = dW[c, d0:d0 + D_BLOCK]
+                for d in range(w.shape[0]):
+                    w[d] -= lr * g[d]
+                if d0 == 0:
+                    b[c] -= lr * db[c]
         pos += nb
         out_eval_first[step] = -1
         out_eval_second[step] = -1
