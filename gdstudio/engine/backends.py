@@ -32,8 +32,8 @@ class ChunkResult:
     data_loss: np.ndarray
     correct: np.ndarray
     batch: np.ndarray
-    crossed: bool = False
-    """The chunk ran on into the next epoch's order (only when it was given one)."""
+    crossed: int = 0
+    """How many epoch boundaries the chunk crossed, into the next epochs' orders it was given."""
     measured: tuple | None = None
     """``(train_correct, val_correct)`` per step done (−1: not measured), when the kernel measured accuracy."""
 
@@ -128,9 +128,9 @@ class CpuBackend:
     """The chunk kernel measures live accuracy itself, so chunks need not end at measurement steps."""
 
     def train_chunk(self, W, b, order, start, n_steps, batch_size, lr, reg, loss, loss_limit,
-                    measure=None, next_order=None) -> ChunkResult:
+                    measure=None, next_orders=None) -> ChunkResult:
         """``measure``: ``(X_subsets, y_subsets, n_train_rows, every, step0)`` to measure live accuracy inside;
-        ``next_order``: the next epoch's order, to let the chunk run on across one epoch boundary."""
+        ``next_orders``: (K, N) the next K epochs' orders, to let the chunk run on across K epoch boundaries."""
         C, D = W.shape
         if self.buffers is None or self.buffers.S.shape[0] < batch_size:
             self.buffers = self.cpu.Buffers.make(batch_size, C, D)
@@ -143,8 +143,8 @@ class CpuBackend:
                 self._escores = np.empty((len(ye), C), np.float32)
             measurement = (Xe, ye, n_first, every, step0, self._escores, np.empty(n_steps, np.int32),
                            np.empty(n_steps, np.int32), self.cpu.NO_NEXT_ORDER)
-        if next_order is not None:
-            measurement = measurement[:-1] + (next_order,)
+        if next_orders is not None:
+            measurement = measurement[:-1] + (next_orders,)
         kernel = self.cpu.train_chunk_parallel if self._parallel(batch_size, C) else self.cpu.train_chunk_serial
         self._set_threads()
         buf = self.buffers
@@ -154,7 +154,7 @@ class CpuBackend:
             buf.db, *out, *measurement)
         recorded = steps if status == STATUS_OK else steps + 1
         result = ChunkResult(steps, position, status, *(a[:recorded] for a in out))
-        result.crossed = bool(crossed)
+        result.crossed = int(crossed)
         if measure is not None:
             result.measured = (measurement[-3][:steps], measurement[-2][:steps])
         return result

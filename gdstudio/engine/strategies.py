@@ -21,7 +21,7 @@ EVALUATIONS_PER_STEP = {"sgd": 1, "random-search": 2, "random-local-search": 2}
 
 
 def sgd_chunk(session, n_steps: int) -> ChunkResult:
-    extra = {"measure": session.measure_arguments(), "next_order": session.next_order} \
+    extra = {"measure": session.measure_arguments(), "next_orders": session.next_orders} \
         if session.measures_inside else {}
     return session.backend.train_chunk(session.W, session.b, session.order, session.position, n_steps,
                                        session.batch_size, session.lr, session.reg, session.loss,

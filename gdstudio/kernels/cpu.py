@@ -332,7 +332,7 @@ def _score_offsets(W, b, mean, scale, offset):
 
 def _train_chunk(X, y, order, start, n_steps, batch_size, mean, scale, W, b, lr, reg, loss_id, loss_limit,
                  work, S, dW, db, out_loss, out_data_loss, out_correct, out_batch,
-                 Xe, ye, n_first, eval_every, step0, escores, out_eval_first, out_eval_second, next_order):
+                 Xe, ye, n_first, eval_every, step0, escores, out_eval_first, out_eval_second, next_orders):
     """Run up to ``n_steps`` SGD steps in place on ``W`` and ``b``. Twin of ``reference.sgd_step``.
 
     Parameters
@@ -354,16 +354,16 @@ def _train_chunk(X, y, order, start, n_steps, batch_size, mean, scale, W, b, lr,
         multiple of ``eval_every`` (0: never), so the measurement needs no chunk boundary. escores : (M, C)
         float32 work buffer. out_eval_first, out_eval_second : (n_steps,) int32 — correct counts of the two parts
         after that step, or −1 where nothing was measured.
-    next_order : (N,) int64, or empty — the next epoch's shuffled order: when given, the chunk may cross one epoch
-        boundary and go on from its start (so a chunk on a small data set need not end at every epoch).
+    next_orders : (K, N) int64, K ≥ 0 — the shuffled orders of the next K epochs: the chunk may cross K epoch
+        boundaries, going on from the start of each (so a chunk on a small data set need not end at every epoch).
 
     Returns
     -------
     steps_done : int
-    position : int — where the next batch starts in ``order`` (in ``next_order`` when ``crossed``).
+    position : int — where the next batch starts in ``order`` (in ``next_orders[crossed − 1]`` when ``crossed``).
     status : 0 ok; 1 a non-finite loss or gradient; 2 loss above ``loss_limit``. On 1 and 2 the failing step's
         update is not applied, so ``W`` and ``b`` keep the last finite values.
-    crossed : 1 when the chunk moved on to ``next_order``, else 0.
+    crossed : how many epoch boundaries the chunk crossed (how many of ``next_orders`` it began).
 
     Each parallel loop gives every output element one owner (a tile of scores, a tile of the gradient), and the
     sums inside a tile run in a fixed order, so the result does not depend on the number of threads.
@@ -380,11 +380,11 @@ def _train_chunk(X, y, order, start, n_steps, batch_size, mean, scale, W, b, lr,
     crossed = 0
     for step in range(n_steps):
         if pos >= N:
-            if crossed == 1 or next_order.shape[0] != N:
+            if crossed == next_orders.shape[0]:
                 return step, pos, STATUS_OK, crossed
-            current = next_order
+            current = next_orders[crossed]
             pos = 0
-            crossed = 1
+            crossed += 1
         nb = min(batch_size, N - pos)
         rows = current[pos:pos + nb]
         last = nb - 1
@@ -531,8 +531,8 @@ def no_measurement(D: int, C: int, n_steps: int) -> tuple:
             np.empty(n_steps, np.int32), np.empty(n_steps, np.int32), NO_NEXT_ORDER)
 
 
-NO_NEXT_ORDER = np.empty(0, np.int64)
-"""``next_order`` for a chunk that must stop at the end of its epoch."""
+NO_NEXT_ORDER = np.empty((0, 0), np.int64)
+"""``next_orders`` for a chunk that must stop at the end of its epoch."""
 
 
 @dataclass

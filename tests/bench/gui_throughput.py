@@ -31,6 +31,8 @@ import time
 import numpy as np
 
 TIMER_MS = 10
+if os.environ.get("SWI"):
+    sys.setswitchinterval(float(os.environ["SWI"]))
 
 
 def make_config(args, steps=None):

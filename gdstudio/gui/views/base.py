@@ -75,9 +75,15 @@ class LiveView(QWidget):
 
     # drawing --------------------------------------------------------------------------------------------------
     def _on_timer(self) -> None:
-        if self._dirty and self.isVisible() and not self._stopped:
+        if self._dirty and self.on_screen() and not self._stopped:
             self._dirty = False
             self.refresh()
+
+    def on_screen(self) -> bool:
+        """Some of the view can be seen. ``isVisible()`` alone is not enough: a dock tabbed behind another stays
+        "visible" to Qt, with an empty visible region, and ten views refreshing behind one tab cost the training
+        a quarter of its speed."""
+        return self.isVisible() and not self.visibleRegion().isEmpty()
 
     def refresh(self) -> None:
         """Recompute and redraw from ``self.info``, ``self.dataset`` and ``self.weights``."""
