@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import QPointF, Qt
 
@@ -99,16 +100,16 @@ def test_templates_are_the_rows_of_w_reshaped(qtbot, digits):
     shown = view.shown_templates
     assert shown.shape == (10, 8, 8, 1)
     np.testing.assert_allclose((shown.reshape(10, 64) - 0.5) * 2 * np.abs(W).max(), W, atol=1e-12)
-    items = view.template_items()
-    assert len(items) == 10
-    for c, item in enumerate(items):
-        np.testing.assert_array_equal(item.image, W[c].reshape(8, 8) / (2 * np.abs(W).max()) + 0.5)
+    for c in range(10):  # the pixels drawn: grey, one template per class
+        drawn = view.cell_image(c)
+        np.testing.assert_allclose(drawn[..., 0], W[c].reshape(8, 8) / (2 * np.abs(W).max()) + 0.5, atol=1e-6)
+        np.testing.assert_array_equal(drawn[..., 0], drawn[..., 2])
 
     view.shared_check.setChecked(False)  # each class on its own scale
     own = view.shown_templates.reshape(10, 64)
     np.testing.assert_allclose(own.min(axis=1), 0) and np.testing.assert_allclose(own.max(axis=1), 1)
     np.testing.assert_allclose(own, templates(W, (8, 8, 1), shared_scale=False).reshape(10, 64))
-    assert view.gradient_items() == []
+    assert not view.shows_gradients
 
     view.gradient_check.setChecked(True)
     X, y = session.dataset.X_train[:256], session.dataset.y_train[:256]
@@ -117,8 +118,11 @@ def test_templates_are_the_rows_of_w_reshaped(qtbot, digits):
     np.testing.assert_allclose(view.shown_gradients.reshape(10, 64), dW / (2 * top) + 0.5)
     view.shared_check.setChecked(True)
     np.testing.assert_allclose(view.shown_gradients, templates(dW, (8, 8, 1), shared_scale=True))
-    assert len(view.gradient_items()) == 10
-    np.testing.assert_allclose(view.gradient_items()[3].image, view.shown_gradients[3, ..., 0])
+    assert view.shows_gradients
+    lut = pg.colormap.get("CET-D1").getLookupTable(0.0, 1.0, 256)[:, :3] / 255.0  # blue – white – red
+    expected = lut[np.clip(np.rint(view.shown_gradients[3, ..., 0] * 255), 0, 255).astype(int)]
+    np.testing.assert_allclose(view.cell_image(3, gradient=True), expected, atol=1e-6)
+    np.testing.assert_allclose(view.cell_image(3)[..., 0], view.shown_templates[3, ..., 0], atol=1e-6)
 
 
 def test_templates_say_why_for_points(qtbot, toy):

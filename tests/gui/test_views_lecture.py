@@ -165,7 +165,8 @@ def test_landscape_centre_is_the_current_loss_and_the_path_ends_there(qtbot, inf
     assert len(path) == len(view.trajectory)
     np.testing.assert_allclose(path[-1], [0.0, 0.0], atol=1e-9)  # the path ends at the current W
     assert np.abs(path).max() <= result["span"]  # and stays on the map
-    assert len(view.contours) > 0 and view.image.image.shape == (25, 25)
+    contour_x = view.contours.xData  # every contour line in one item, NaN between lines
+    assert np.isfinite(contour_x).sum() > 0 and np.isnan(contour_x).any() and view.image.image.shape == (25, 25)
 
 
 # -- the sweep ------------------------------------------------------------------------------------------------------

@@ -8,16 +8,23 @@ The main window calls, in the GUI thread:
 - ``on_ended(record)`` with the last record of a run.
 
 A view must return from these quickly (store, don't compute): heavy work goes on ``refresh()``, which
-:class:`LiveView` calls from a timer at most ``refresh_hz`` times a second, and only while the view is visible.
+:class:`LiveView` calls at most ``refresh_hz`` times a second, and only while some of the view is on screen. One
+scheduler refreshes the views in turn, at most one per ``REFRESH_TICK_MS`` tick: ten views whose timers fired
+together stalled the event loop for over 100 ms.
 Views never touch the training session; they act through the ``controller`` they were given
 (``controller.request(lr=...)`` etc.) or through the window.
 """
 
 from __future__ import annotations
 
+import math
+import time
+import weakref
+
 import numpy as np
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QWidget
+import shiboken6
+from PySide6.QtCore import QObject, QTimer
+from PySide6.QtWidgets import QApplication, QWidget
 
 
 class LiveView(QWidget):
@@ -37,10 +44,8 @@ class LiveView(QWidget):
         self.last_record = None
         self._dirty = False
         self._stopped = False
-        self._timer = QTimer(self)
-        self._timer.setInterval(int(1000 / self.refresh_hz))
-        self._timer.timeout.connect(self._on_timer)
-        self._timer.start()
+        self._last_refresh = -math.inf
+        _RefreshScheduler.instance().add(self)
 
     # fed by the main window ---------------------------------------------------------------------------------
     def on_loaded(self, info) -> None:
@@ -70,13 +75,20 @@ class LiveView(QWidget):
 
     def stop_refreshing(self) -> None:
         """Never refresh again (the window is closing: a refresh now could start work that outlives the view)."""
-        self._timer.stop()
         self._stopped = True
 
     # drawing --------------------------------------------------------------------------------------------------
+    def due(self, now: float) -> bool:
+        """Changed since drawn, on screen, and its last refresh at least ``1 / refresh_hz`` ago."""
+        return (self._dirty and not self._stopped and now - self._last_refresh >= 1.0 / self.refresh_hz
+                and self.on_screen())
+
     def _on_timer(self) -> None:
-        if self._dirty and self.on_screen() and not self._stopped:
+        """Refresh now if due (the scheduler's call; tests may call it too)."""
+        now = time.perf_counter()
+        if self.due(now):
             self._dirty = False
+            self._last_refresh = now
             self.refresh()
 
     def on_screen(self) -> bool:
@@ -87,3 +99,44 @@ class LiveView(QWidget):
 
     def refresh(self) -> None:
         """Recompute and redraw from ``self.info``, ``self.dataset`` and ``self.weights``."""
+
+
+REFRESH_TICK_MS = 40
+"""The views' scheduler refreshes at most one view per tick of this many milliseconds."""
+
+
+class _RefreshScheduler(QObject):
+    """Refreshes the live views round-robin, one due view per tick, so that their work never piles up in one
+    pass of the event loop (the GUI thread stays responsive however many views are open)."""
+
+    _instance: _RefreshScheduler | None = None
+
+    @classmethod
+    def instance(cls) -> _RefreshScheduler:
+        if cls._instance is None or not shiboken6.isValid(cls._instance):
+            cls._instance = cls(QApplication.instance())
+        return cls._instance
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self._views: list[weakref.ref] = []
+        self._next = 0
+        self._timer = QTimer(self)
+        self._timer.setInterval(REFRESH_TICK_MS)
+        self._timer.timeout.connect(self._tick)
+        self._timer.start()
+
+    def add(self, view: LiveView) -> None:
+        self._views.append(weakref.ref(view))
+
+    def _tick(self) -> None:
+        self._views = [ref for ref in self._views if (v := ref()) is not None and shiboken6.isValid(v)]
+        count = len(self._views)
+        now = time.perf_counter()
+        for offset in range(count):
+            index = (self._next + offset) % count
+            view = self._views[index]()
+            if view is not None and view.due(now):
+                self._next = index + 1
+                view._on_timer()
+                return

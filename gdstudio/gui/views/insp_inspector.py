@@ -50,6 +50,7 @@ class InspectorView(InspectionView):
 
     object_name = "inspectorView"
     title = "One image's maths"
+    refresh_hz = 2.0  # a refresh redraws the strip and the maths (about 14 ms): twice a second while training
 
     def __init__(self, controller=None, parent: QWidget | None = None) -> None:
         super().__init__(controller, parent)

@@ -113,7 +113,8 @@ class LandscapeView(LectureView):
         self.colour_bar = pg.ColorBarItem(values=(0, 1), colorMap=pg.colormap.get("viridis"), interactive=False,
                                           label="log₁₀ loss")
         self.colour_bar.setImageItem(self.image, insert_in=self.plane_plot.getPlotItem())
-        self.contours: list = []
+        self.contours = pg.PlotDataItem(pen=pg.mkPen((255, 255, 255, 150), width=1))  # every level, one item
+        self.plane_plot.addItem(self.contours)
         self.path_curve = self.plane_plot.plot([], [], pen=pg.mkPen(PATH_COLOUR, width=2), symbol="o",
                                                symbolSize=4, symbolBrush=PATH_COLOUR, symbolPen=None)
         self.path_start = self.plane_plot.plot([], [], pen=None, symbol="o", symbolSize=9, symbolBrush=None,
@@ -180,7 +181,9 @@ class LandscapeView(LectureView):
         loss, reg, seed, zoom = settings["loss"], settings["reg"], self.seed, self.zoom_spin.value()
 
         def work(job):
-            return compute_landscape(W, b, x, y, loss, reg, trajectory, seed=seed, zoom=zoom)
+            result = compute_landscape(W, b, x, y, loss, reg, trajectory, seed=seed, zoom=zoom)
+            result["shading"] = plane_shading(result["plane"], result["span"])  # here, not in the GUI thread
+            return result
 
         self.start_job("landscape", work, succeeded=self._on_computed)
 
@@ -199,7 +202,7 @@ class LandscapeView(LectureView):
         self.random_curve.setData(result["random"]["t"], result["random"]["loss"])
         self.down_curve.setData(result["down"]["t"], result["down"]["loss"])
         self.centre_dot.setData([0.0], [result["loss"]])
-        self._draw_plane(result["plane"], result["span"])
+        self._draw_plane(result["plane"], result["span"], result["shading"])
         down, random = result["down"], result["random"]["loss"]
         lowest = int(np.argmin(down["loss"]))
         self.summary_label.setText(
@@ -208,30 +211,13 @@ class LandscapeView(LectureView):
             f"ranges {random.min():.4g} … {random.max():.4g}.")
         self.computed.emit("landscape")
 
-    def _draw_plane(self, plane: dict, span: float) -> None:
-        # Colours and contours on log₁₀ of the loss: the bowl's floor and its walls differ by orders of magnitude.
-        grid = plane["loss"]
-        points = len(plane["s"])
-        cell = 2 * span / (points - 1)
-        finite = grid[np.isfinite(grid)]
-        floor = max(float(finite[finite > 0].min()) if (finite > 0).any() else 1e-12, 1e-12)
-        logs = np.log10(np.clip(np.where(np.isfinite(grid), grid, finite.max() if len(finite) else 1.0), floor, None))
-        low, high = float(logs.min()), float(np.percentile(logs, 95))
-        if high <= low:
-            high = low + 1e-9
-        self.image.setImage(logs, autoLevels=False, levels=(low, high))
+    def _draw_plane(self, plane: dict, span: float, shading: dict) -> None:
+        low, high = shading["levels"]
+        self.image.setImage(shading["logs"], autoLevels=False, levels=(low, high))
+        cell = shading["cell"]
         self.image.setRect(QRectF(-span - cell / 2, -span - cell / 2, 2 * span + cell, 2 * span + cell))
         self.colour_bar.setLevels((low, high))
-        for item in self.contours:
-            self.plane_plot.removeItem(item)
-        self.contours = []
-        pen = pg.mkPen((255, 255, 255, 150), width=1)
-        for level in np.linspace(low, high, CONTOUR_LEVELS + 1)[1:]:
-            for line in pg.functions.isocurve(logs.T, level, connected=True):
-                xy = -span + cell * np.asarray(line, float)
-                item = pg.PlotDataItem(xy[:, 0], xy[:, 1], pen=pen)
-                self.plane_plot.addItem(item)
-                self.contours.append(item)
+        self.contours.setData(*shading["contours"], connect="finite")
         path = plane["trajectory"]
         if path is not None and len(path):
             self.path_curve.setData(path[:, 0], path[:, 1])
@@ -243,3 +229,24 @@ class LandscapeView(LectureView):
         for item in (self.path_curve, self.path_start, self.now_dot):
             item.setZValue(10)
         self.plane_plot.setRange(xRange=(-span, span), yRange=(-span, span), padding=0.02)
+
+
+def plane_shading(plane: dict, span: float) -> dict:
+    """What the plane's picture needs, computed off the GUI thread: log₁₀ of the loss (the bowl's floor and its
+    walls differ by orders of magnitude), the colour levels, the pixel size and every contour line as one pair of
+    x, y arrays with NaN between lines (drawn as one item)."""
+    grid = plane["loss"]
+    cell = 2 * span / (len(plane["s"]) - 1)
+    finite = grid[np.isfinite(grid)]
+    floor = max(float(finite[finite > 0].min()) if (finite > 0).any() else 1e-12, 1e-12)
+    logs = np.log10(np.clip(np.where(np.isfinite(grid), grid, finite.max() if len(finite) else 1.0), floor, None))
+    low, high = float(logs.min()), float(np.percentile(logs, 95))
+    if high <= low:
+        high = low + 1e-9
+    pieces = []
+    for level in np.linspace(low, high, CONTOUR_LEVELS + 1)[1:]:
+        for line in pg.functions.isocurve(logs.T, level, connected=True):
+            pieces.append(-span + cell * np.asarray(line, float))
+            pieces.append(np.full((1, 2), np.nan))
+    xy = np.concatenate(pieces) if pieces else np.empty((0, 2))
+    return {"logs": logs, "levels": (low, high), "cell": cell, "contours": (xy[:, 0], xy[:, 1])}
