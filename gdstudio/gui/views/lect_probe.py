@@ -39,6 +39,7 @@ class StepProbeView(LectureView):
 
     object_name = "stepProbeView"
     title = "Step-size probe"
+    refresh_hz = 1.0  # each refresh is a job of one trial step per probed α: once a second while training
 
     def __init__(self, controller=None, parent: QWidget | None = None) -> None:
         super().__init__(controller, parent)
