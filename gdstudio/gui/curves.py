@@ -47,7 +47,8 @@ same band again, at a cost in every frame."""
 MARKER_COLOUR = (90, 90, 90)
 MAX_MARKERS = 40
 """Live-change lines drawn at once; older ones are taken off the plots."""
-_LABEL_POSITIONS = (0.95, 0.82, 0.69, 0.56)
+_LABEL_POSITIONS = (0.62, 0.52, 0.42, 0.32)
+"""Heights (fractions of the loss plot) of the change labels, in turn: below the legend in the top right corner."""
 
 
 class TimedPlotWidget(pg.PlotWidget):

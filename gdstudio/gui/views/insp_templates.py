@@ -154,10 +154,14 @@ class TemplatesView(InspectionView):
         self._titles = []
         for c in range(num_classes):
             top, left = self._grid.origin(c)
-            title = pg.TextItem(self.info.class_names[c], color="#222222", anchor=(0.5, 1.0))
-            title.setPos(left + span * width / 2, top)
-            self.view_box.addItem(title)
-            self._titles.append(title)
+            names = [(self.info.class_names[c], left)]
+            if with_gradient:
+                names.append(("∂L/∂W", left + width + self._grid.inner))
+            for text, x in names:
+                title = pg.TextItem(text, color="#222222", anchor=(0.5, 1.0))
+                title.setPos(x + width / 2, top)
+                self.view_box.addItem(title)
+                self._titles.append(title)
         rows, cols = self._grid.shape
         self.view_box.setRange(xRange=(0, cols), yRange=(0, rows), padding=0.01)
 
