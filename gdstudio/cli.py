@@ -193,8 +193,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--backend", choices=("cpu", "cuda", "numpy"), action="append", dest="backends",
                        help="engine backend to time (repeatable; default: every one that runs here)")
     bench.add_argument("--loss", choices=cfg.LOSSES, default="softmax", help="loss function (default: softmax)")
-    bench.add_argument("--repeats", type=_whole_number("--repeats", 1), help="epochs timed per implementation, "
-                       "best kept (default: 3, --quick: 1)")
+    bench.add_argument("--repeats", type=_whole_number("--repeats", 1), help="timings per implementation, in "
+                       "interleaved rounds, best kept (default: 3, --quick: 1)")
     bench.add_argument("--no-torch", action="store_true", help="skip PyTorch even when it is installed")
     bench.add_argument("--quick", action="store_true", help="tiny sizes, one repeat (seconds; ratios mean little)")
     bench.add_argument("--json", action="store_true", help="print one JSON object on stdout instead of a table")
