@@ -76,6 +76,9 @@ class SessionInfo:
     history: dict | None = None
     changes: tuple[Change, ...] = ()
     weights: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+    data: object = field(default=None, repr=False, compare=False)
+    """The session's :class:`~gdstudio.data.dataset.Dataset` itself (its arrays are never written after loading):
+    the views draw the images the run trains on, also when they came from a ``--data`` path."""
 
 
 def session_info(session, source: str, folder: str | None = None, with_history: bool = False) -> SessionInfo:
@@ -91,7 +94,8 @@ def session_info(session, source: str, folder: str | None = None, with_history: 
         mean=np.array(session.preprocess.mean, copy=True), scale=float(session.preprocess.scale),
         backend=session.backend.name, step=session.step, epoch=float(session.epoch), status=session.status,
         lr=float(session.lr), reg=float(session.reg), batch_size=int(session.batch_size), loss=session.loss,
-        folder=folder, history=history, changes=tuple(session.history.changes), weights=session.weights())
+        folder=folder, history=history, changes=tuple(session.history.changes), weights=session.weights(),
+        data=dataset)
 
 
 def describe_error(exc: BaseException) -> str:

@@ -435,3 +435,18 @@ def test_a_failing_gradient_check_says_so_and_frees_the_button(qtbot, digits, mo
     qtbot.waitUntil(lambda: not view.busy, timeout=10_000)
     assert view.check_button.isEnabled() and view.result is None
     assert "failed" in view.summary.text() and "no luck" in view.summary.text()
+
+
+def test_views_draw_the_sessions_own_images_not_a_reload_by_name(qtbot):
+    """A run trained on a data set from a file (``--data PATH``, or any set the registry cannot load by name) is
+    drawn from the session's own arrays."""
+    from tests.conftest import make_dataset
+
+    data = make_dataset(n_train=64, n_val=24, n_test=24, C=3, D=16, name="mnist")  # not the registry's MNIST
+    session = Session(TrainConfig(dataset=data.name, steps=5, batch_size=16), dataset=data)
+    list(session.run())
+    info = session_info(session, "new")
+    view = open_view(qtbot, InspectorView, info)
+    assert view.dataset is data
+    view.on_loaded(info)
+    assert view.dataset.X_val is data.X_val

@@ -53,10 +53,12 @@ class LiveView(QWidget):
 
         self.info = info
         self.weights = info.weights
-        try:
-            self.dataset = load_dataset(info.dataset)  # cached in memory: the training thread's own arrays
-        except Exception:  # a data set that only the training thread could reach (another --data path)
-            self.dataset = None
+        self.dataset = getattr(info, "data", None)  # the training session's own (read-only) arrays
+        if self.dataset is None:
+            try:
+                self.dataset = load_dataset(info.dataset)
+            except Exception:  # a data set that only the training thread could reach
+                self.dataset = None
         self._dirty = True
 
     def on_progress(self, batch) -> None:
