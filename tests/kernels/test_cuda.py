@@ -52,3 +52,25 @@ def test_cuda_backend_without_cuda_says_so():
     with pytest.raises(ConfigError, match="CUDA not available"):
         backends.make_backend("cuda", X, np.zeros(4, np.int32), pre)
     assert backends.make_backend("auto", X, np.zeros(4, np.int32), pre).name == "cpu"
+
+
+def test_a_numba_cuda_that_cannot_compile_reads_as_cuda_not_available(monkeypatch):
+    """numba-cuda 0.30 imports and finds the GPU beside NumPy 2.5, then fails at its first compile: the check
+    compiles a one-line kernel, so the user reads one reason instead of a crash in the middle of a run."""
+    from numba import config as numba_config
+    from numba import cuda
+
+    from gdstudio.engine import backends
+
+    def broken_jit(*args, **kwargs):
+        raise AttributeError("module 'numpy' has no attribute 'row_stack'")
+
+    monkeypatch.setattr(cuda, "is_available", lambda: True)
+    monkeypatch.setattr(cuda, "jit", broken_jit)
+    monkeypatch.setattr(numba_config, "ENABLE_CUDASIM", 0)
+    backends.cuda_status.cache_clear()
+    try:
+        reason = backends.cuda_status()
+    finally:
+        backends.cuda_status.cache_clear()
+    assert reason == "CUDA not available: AttributeError: module 'numpy' has no attribute 'row_stack'"
