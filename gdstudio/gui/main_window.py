@@ -13,8 +13,9 @@ from pathlib import Path
 import pyqtgraph as pg
 from PySide6.QtCore import QSettings, Qt, Slot
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import (QDockWidget, QTabWidget, QFileDialog, QGroupBox, QHBoxLayout, QLabel, QMainWindow,
-                               QMessageBox, QPushButton, QScrollArea, QSizePolicy, QStyle, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QDockWidget, QFileDialog, QGroupBox, QHBoxLayout, QLabel, QMainWindow, QMessageBox,
+                               QPushButton, QScrollArea, QSizePolicy, QStyle, QTabBar, QTabWidget, QVBoxLayout,
+                               QWidget)
 
 from gdstudio import __version__
 from gdstudio.config import LOSS_TITLES, ConfigError, GDStudioError, TrainConfig
@@ -214,6 +215,9 @@ class MainWindow(QMainWindow):
             self.views[cls.object_name] = view
             self.view_docks[cls.object_name] = dock
         self.setTabPosition(Qt.DockWidgetArea.RightDockWidgetArea, QTabWidget.TabPosition.North)
+        for bar in self.findChildren(QTabBar):  # whole titles and scroll arrows, not ten titles cut to "Cl…"
+            bar.setElideMode(Qt.TextElideMode.ElideNone)
+            bar.setUsesScrollButtons(True)
         first.raise_()
         self._views_dock = first
         self._docks_sized = False

@@ -321,6 +321,10 @@ class SweepView(LectureView):
         text = f"α = {format_number(trial.lr)}, λ = {format_number(trial.reg)}"
         if last is not None and last.final:
             text += f": validation {percent(last.final.get('val_accuracy'))} ({last.status})"
+            if last.final.get("val_accuracy") is not None:  # the curve ends at the trial's accuracy (full split)
+                self._curve_acc[0].append(last.step)
+                self._curve_acc[1].append(100.0 * last.final["val_accuracy"])
+                self.accuracy_curve.setData(*self._curve_acc)
         self.curve_plot.setTitle(text)
         self.computed.emit("trial")
 
