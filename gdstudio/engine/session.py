@@ -305,6 +305,8 @@ class Session:
         done_this_call = 0
         last_weights = -math.inf
         while True:
+            if max_steps is not None and done_this_call >= max_steps:
+                return  # before applying requests: they would be applied but never reported
             changes = self._apply_pending()
             if self._stop.is_set():
                 self._stop.clear()
@@ -312,8 +314,6 @@ class Session:
                 return
             if self.target_reached():
                 yield self._final(OK, "", changes)
-                return
-            if max_steps is not None and done_this_call >= max_steps:
                 return
             if self.position >= len(self.order):
                 self.order = self.rng.permutation(len(self.order)).astype(np.int64)

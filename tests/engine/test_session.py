@@ -155,3 +155,19 @@ def test_nonfinite_weights_are_never_saved(tiny, tmp_path):
     session.W[0, 0] = np.nan
     with pytest.raises(RunError, match="non-finite"):
         save_run(tmp_path / "run", session)
+
+
+def test_a_request_made_while_a_paced_call_ends_is_reported_by_the_next_record():
+    """The GUI's paced runs call ``run(max_steps=k)`` again and again; a change requested while one call is
+    finishing must reach a record (the plots mark it), not be applied silently."""
+    session = Session(TrainConfig(dataset="digits", steps=10_000, seed=0))
+    records = []
+    for record in session.run(max_steps=5):
+        records.append(record)
+        if record.step == 5:  # the call's last chunk: the request comes as the call ends
+            session.request(reg=0.5)
+    assert records[-1].step == 5
+    records += list(session.run(max_steps=5))
+    reported = [change for record in records for change in record.changes]
+    assert [(c.name, c.new) for c in reported] == [("reg", 0.5)]
+    assert [(c.name, c.new) for c in session.history.changes] == [("reg", 0.5)]
