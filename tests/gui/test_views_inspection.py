@@ -397,7 +397,7 @@ def test_a_confusion_cell_lists_its_images_in_the_inspector(qtbot, digits):
 
 
 def test_gradient_check_flags_entries_at_a_hinge_kink(qtbot, digits):
-    from gdstudio.gui.views.insp_gradcheck import KINK_COLOUR, VERDICT_COLOURS
+    from gdstudio.gui.views.inspection.gradcheck import KINK_COLOUR, VERDICT_COLOURS
 
     session, info = digits
     W, b = info.weights
@@ -424,7 +424,7 @@ def test_gradient_check_flags_entries_at_a_hinge_kink(qtbot, digits):
 
 
 def test_a_failing_gradient_check_says_so_and_frees_the_button(qtbot, digits, monkeypatch):
-    from gdstudio.gui.views import insp_gradcheck
+    from gdstudio.gui.views.inspection import gradcheck as insp_gradcheck
 
     def broken(*args, **kwargs):
         raise RuntimeError("no luck")

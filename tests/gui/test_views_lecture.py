@@ -16,7 +16,7 @@ from gdstudio.config import TrainConfig
 from gdstudio.engine.lecture import LECTURE_ORDER, probe_batch, step_size_probe
 from gdstudio.engine.lessons import load_lessons
 from gdstudio.engine.session import Session
-from gdstudio.gui.views.lect_jobs import BackgroundJob, running_jobs
+from gdstudio.gui.views.lecture.jobs import BackgroundJob, running_jobs
 from gdstudio.gui.views.lecture import (LECTURE_VIEWS, LandscapeView, RaceView, StepProbeView, SweepView,
                                         TwinView)
 from gdstudio.gui.views.lessons import LessonCaption, build_lessons_menu, presenter_mode, set_presenter_mode
@@ -126,7 +126,7 @@ def test_probe_curve_equals_the_engines_one_step_losses(qtbot, info, session):
 
 
 def test_probe_range_follows_the_scale_of_the_images():
-    from gdstudio.gui.views.lect_probe import probe_range
+    from gdstudio.gui.views.lecture.probe import probe_range
 
     rng = np.random.default_rng(0)
     raw = rng.standard_normal((50, 3072)) * 62.0  # CIFAR-10's raw pixels around the mean image: the lecture's range

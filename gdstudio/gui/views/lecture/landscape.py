@@ -11,8 +11,8 @@ from PySide6.QtWidgets import (QDoubleSpinBox, QHBoxLayout, QLabel, QPushButton,
                                QWidget)
 
 from gdstudio.engine.lecture import directions, landscape_1d, landscape_2d
-from gdstudio.gui.views.lect_base import LectureView
-from gdstudio.gui.views.lect_jobs import view_batch
+from gdstudio.gui.views.lecture.base import LectureView
+from gdstudio.gui.views.lecture.jobs import view_batch
 from gdstudio.kernels import reference
 
 LANDSCAPE_BATCH = 300

@@ -14,8 +14,8 @@ from PySide6.QtWidgets import (QDoubleSpinBox, QGridLayout, QLabel, QPushButton,
                                QSpinBox, QSplitter, QVBoxLayout, QWidget)
 
 from gdstudio.engine.sweep import sweep
-from gdstudio.gui.views.lect_base import LectureView
-from gdstudio.gui.views.lect_jobs import IN_PROCESS, percent
+from gdstudio.gui.views.lecture.base import LectureView
+from gdstudio.gui.views.lecture.jobs import IN_PROCESS, percent
 from gdstudio.gui.widgets import SciSpinBox, format_number
 
 DEFAULT_TRIALS = 12

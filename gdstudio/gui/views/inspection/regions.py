@@ -14,8 +14,8 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Slot
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from gdstudio.engine.inspect import decision_grid, zero_score_lines
-from gdstudio.gui.views.insp_common import (PLOT_BACKGROUND, InspectionView, class_colour, format_value, light_colour,
-                                            style_plot)
+from gdstudio.gui.views.inspection.common import (PLOT_BACKGROUND, InspectionView, class_colour, format_value,
+                                                  light_colour, style_plot)
 from gdstudio.kernels import reference
 
 GRID_RESOLUTION = 128

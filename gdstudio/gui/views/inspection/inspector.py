@@ -18,9 +18,9 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QHBoxLay
 from gdstudio.config import ConfigError
 from gdstudio.engine.explain import explain_scores, explain_text
 from gdstudio.engine.inspect import image_maths
-from gdstudio.gui.views.insp_common import (CORRECT_COLOUR, NEUTRAL_COLOUR, PLOT_BACKGROUND, WRONG_COLOUR,
-                                            InspectionView, format_value, image_for_display, pixels_pixmap, short_names,
-                                            style_plot)
+from gdstudio.gui.views.inspection.common import (CORRECT_COLOUR, NEUTRAL_COLOUR, PLOT_BACKGROUND, WRONG_COLOUR,
+                                                  InspectionView, format_value, image_for_display, pixels_pixmap,
+                                                  short_names, style_plot)
 from gdstudio.kernels import reference
 
 STRIP_SIZE = 24

@@ -10,8 +10,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLab
 
 from gdstudio.engine.lecture import LECTURE_ORDER, race
 from gdstudio.engine.strategies import EVALUATIONS_PER_STEP
-from gdstudio.gui.views.lect_base import LectureView
-from gdstudio.gui.views.lect_jobs import IN_PROCESS, STRATEGY_COLOURS, percent
+from gdstudio.gui.views.lecture.base import LectureView
+from gdstudio.gui.views.lecture.jobs import IN_PROCESS, STRATEGY_COLOURS, percent
 
 DEFAULT_BUDGET = 1000
 STRATEGY_TITLES = {"random-search": "Random search", "random-local-search": "Random local search", "sgd": "SGD"}

@@ -9,8 +9,8 @@ from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import QGraphicsRectItem, QLabel, QVBoxLayout, QWidget
 
 from gdstudio.engine.inspect import confusion_matrix, per_class_accuracy
-from gdstudio.gui.views.insp_common import (CORRECT_COLOUR, PLOT_BACKGROUND, InspectionView, preprocess_rows,
-                                            short_names, style_plot)
+from gdstudio.gui.views.inspection.common import (CORRECT_COLOUR, PLOT_BACKGROUND, InspectionView, preprocess_rows,
+                                                  short_names, style_plot)
 
 HEAT_COLOURS = ("#ffffff", "#c6dbef", "#6baed6", "#2171b5", "#08306b")
 """White to dark blue: a cell's share of its true class."""

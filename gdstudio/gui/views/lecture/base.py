@@ -6,7 +6,7 @@ from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import QApplication, QLabel, QWidget
 
 from gdstudio.gui.views.base import LiveView
-from gdstudio.gui.views.lect_jobs import BackgroundJob, alive, live_settings, start_job, stop_job
+from gdstudio.gui.views.lecture.jobs import BackgroundJob, alive, live_settings, start_job, stop_job
 
 
 class LectureView(LiveView):

@@ -10,7 +10,7 @@ from PySide6.QtCore import Slot
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from gdstudio.engine.inspect import templates
-from gdstudio.gui.views.insp_common import PLOT_BACKGROUND, InspectionView, format_value
+from gdstudio.gui.views.inspection.common import PLOT_BACKGROUND, InspectionView, format_value
 from gdstudio.kernels import reference
 
 GRADIENT_BATCH = 256

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QHBoxLayout, QHeade
 
 from gdstudio.config import GRADCHECK_GOOD, GRADCHECK_WRONG
 from gdstudio.engine.gradcheck import ALL_ENTRIES_UP_TO, GradCheck, gradient_check, verdict
-from gdstudio.gui.views.insp_common import PLOT_BACKGROUND, InspectionView, format_value, style_plot
+from gdstudio.gui.views.inspection.common import PLOT_BACKGROUND, InspectionView, format_value, style_plot
 from gdstudio.gui.worker import describe_error
 
 VERDICT_COLOURS = {"good": "#c7ecc7", "acceptable": "#eef5c0", "suspicious": "#fde0b0", "wrong": "#f7b9b9"}

@@ -2,17 +2,17 @@
 hyperparameter sweep and twin training (issue 6).
 
 Each is a :class:`~gdstudio.gui.views.base.LiveView` fed by the main window; each runs its computations in
-background threads of its own (``lect_jobs.BackgroundJob``), never in the training thread and never on the GUI
+background threads of its own (``jobs.BackgroundJob``), never in the training thread and never on the GUI
 thread. The window should call ``view.shutdown()`` on close (quitting the application does it too).
 """
 
 from __future__ import annotations
 
-from gdstudio.gui.views.lect_landscape import LandscapeView
-from gdstudio.gui.views.lect_probe import StepProbeView
-from gdstudio.gui.views.lect_race import RaceView
-from gdstudio.gui.views.lect_sweep import SweepView
-from gdstudio.gui.views.lect_twin import TwinView
+from gdstudio.gui.views.lecture.landscape import LandscapeView
+from gdstudio.gui.views.lecture.probe import StepProbeView
+from gdstudio.gui.views.lecture.race import RaceView
+from gdstudio.gui.views.lecture.sweep import SweepView
+from gdstudio.gui.views.lecture.twin import TwinView
 
 LECTURE_VIEWS = [RaceView, StepProbeView, LandscapeView, SweepView, TwinView]
 

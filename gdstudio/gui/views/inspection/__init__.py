@@ -14,11 +14,11 @@ main window when it opens:
 
 from __future__ import annotations
 
-from gdstudio.gui.views.insp_confusion import ConfusionView
-from gdstudio.gui.views.insp_gradcheck import GradcheckView
-from gdstudio.gui.views.insp_inspector import InspectorView
-from gdstudio.gui.views.insp_regions import RegionsView
-from gdstudio.gui.views.insp_templates import TemplatesView
+from gdstudio.gui.views.inspection.confusion import ConfusionView
+from gdstudio.gui.views.inspection.gradcheck import GradcheckView
+from gdstudio.gui.views.inspection.inspector import InspectorView
+from gdstudio.gui.views.inspection.regions import RegionsView
+from gdstudio.gui.views.inspection.templates import TemplatesView
 
 INSPECTION_VIEWS = [TemplatesView, InspectorView, GradcheckView, RegionsView, ConfusionView]
 

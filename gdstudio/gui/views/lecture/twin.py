@@ -13,8 +13,8 @@ from PySide6.QtWidgets import (QComboBox, QGridLayout, QHBoxLayout, QLabel, QPus
 
 from gdstudio.config import LOSS_TITLES
 from gdstudio.engine.lecture import run_twins, twin_sessions
-from gdstudio.gui.views.lect_base import LectureView
-from gdstudio.gui.views.lect_jobs import IN_PROCESS, TWIN_COLOURS, percent, template_pixmap
+from gdstudio.gui.views.lecture.base import LectureView
+from gdstudio.gui.views.lecture.jobs import IN_PROCESS, TWIN_COLOURS, percent, template_pixmap
 from gdstudio.gui.widgets import SciSpinBox, format_number
 
 DEFAULT_TWIN_STEPS = 400

@@ -11,8 +11,8 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from gdstudio.config import EVAL_SUBSET
 from gdstudio.engine.lecture import default_probe_lrs, step_size_probe
-from gdstudio.gui.views.lect_base import LectureView
-from gdstudio.gui.views.lect_jobs import view_batch
+from gdstudio.gui.views.lecture.base import LectureView
+from gdstudio.gui.views.lecture.jobs import view_batch
 from gdstudio.gui.widgets import format_number
 
 PROBE_LOW = 1e-3
