@@ -1,0 +1,130 @@
+"""Screenshots of what a lecturer sees: the window after a short run, each view on top, and presenter mode, at a
+projector's 1280×720 and at 1920×1080, each on a real X server (Xvfb) with the window at the size it chooses.
+
+    .venv/bin/python tests/bench/screens.py [--out shots] [--sizes 1280x720 1920x1080]
+
+For each size the script starts itself again under ``xvfb-run`` (Debian: ``xvfb xauth libxcb-cursor0
+libxcb-icccm4 libxcb-keysyms1``). What it saves is the whole screen (``QScreen.grabWindow(0)``), so whatever
+does not fit is not in the picture, as it would not be on the projector:
+
+- ``main-WxH.png``: the window after the default run on the digits (Start clicked, run finished);
+- ``view-<objectName>-WxH.png``: the same with each view's tab clicked (each view draws itself, its jobs
+  finished or given a few seconds);
+- ``presenter-WxH.png``: presenter mode (F11) on the same run.
+
+It drives the window as a person does (clicks on buttons and tabs, F11) and never calls a redraw itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+DEFAULT_SIZES = ("1280x720", "1920x1080")
+VIEW_SETTLE_S = 4.0
+"""Time a view gets to draw itself after its tab is clicked (its background jobs included)."""
+
+
+def _settle(app, seconds: float) -> None:
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        app.processEvents()
+        time.sleep(0.01)
+
+
+def _wait(app, condition, timeout_s: float = 60.0) -> None:
+    end = time.perf_counter() + timeout_s
+    while not condition():
+        if time.perf_counter() > end:
+            raise TimeoutError("the window did not get there in time")
+        app.processEvents()
+        time.sleep(0.01)
+
+
+def _click(widget) -> None:
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    QTest.mouseClick(widget, Qt.MouseButton.LeftButton, pos=widget.rect().center())
+
+
+def _click_tab(window, dock) -> bool:
+    """Click the tab that carries ``dock``'s title, as a person would; False when no tab shows it."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QTabBar
+
+    for bar in window.findChildren(QTabBar):
+        for index in range(bar.count()):
+            rect = bar.tabRect(index)
+            if bar.tabText(index) == dock.windowTitle() and bar.isVisible() and bar.rect().contains(rect.center()):
+                QTest.mouseClick(bar, Qt.MouseButton.LeftButton, pos=rect.center())
+                return True
+    return False
+
+
+def shoot(out: Path, size: str) -> int:
+    """Under a running X server: open the window, train, and save the pictures for ``size``."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    from gdstudio.gui import MainWindow
+
+    window = MainWindow()
+    window.show()
+    _wait(app, lambda: window.controller.ready)
+    _settle(app, 0.5)
+    screen = window.screen()
+
+    def save(name: str) -> None:
+        path = out / f"{name}-{size}.png"
+        screen.grabWindow(0).save(str(path))
+        print(path, flush=True)
+
+    _click(window.start_button)
+    _wait(app, lambda: window.controller.state == "ended")
+    _settle(app, 1.0)
+    save("main")
+    for name, dock in window.view_docks.items():
+        if not _click_tab(window, dock):
+            dock.raise_()
+        _settle(app, VIEW_SETTLE_S)
+        save(f"view-{name}")
+    first = next(iter(window.view_docks.values()))
+    if not _click_tab(window, first):
+        first.raise_()
+    QTest.keyClick(window, Qt.Key.Key_F11)
+    _settle(app, 1.5)
+    save("presenter")
+    QTest.keyClick(window, Qt.Key.Key_F11)
+    window.close()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", default="shots", help="folder for the PNGs (default: shots)")
+    parser.add_argument("--sizes", nargs="+", default=list(DEFAULT_SIZES), help="screen sizes WxH")
+    parser.add_argument("--here", metavar="WxH", help=argparse.SUPPRESS)  # the run under xvfb-run
+    args = parser.parse_args(argv)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    if args.here:
+        return shoot(out, args.here)
+    status = 0
+    for size in args.sizes:
+        env = dict(os.environ, QT_QPA_PLATFORM="xcb")
+        command = ["xvfb-run", "-a", "-s", f"-screen 0 {size}x24", sys.executable, __file__, "--out", str(out),
+                   "--here", size]
+        status |= subprocess.run(command, env=env).returncode
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
