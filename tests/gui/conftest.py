@@ -43,6 +43,10 @@ def open_window(qtbot, **kwargs):
     window = MainWindow(**kwargs)
     qtbot.addWidget(window)
     window.show()
+    # As a person's window is after it opens: active, with the keyboard. Under X without a window manager
+    # nothing activates a new window by itself, and its shortcuts would never see a key.
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=LOAD_TIMEOUT_MS)
     qtbot.waitUntil(lambda: window.controller.ready, timeout=LOAD_TIMEOUT_MS)
     return window
 
