@@ -37,6 +37,16 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("GDSTUDIO_LOG_DIR", str(tmp_path_factory.mktemp("log")))
 
 
+def _holds_the_keyboard(window) -> bool:
+    """The window, or a dialog of its own (an error it opened with), is the active window."""
+    from PySide6.QtWidgets import QApplication
+
+    active = QApplication.activeWindow()
+    while active is not None and active is not window:
+        active = active.parentWidget()
+    return active is window
+
+
 def open_window(qtbot, **kwargs):
     from gdstudio.gui import MainWindow
 
@@ -46,7 +56,7 @@ def open_window(qtbot, **kwargs):
     # As a person's window is after it opens: active, with the keyboard. Under X without a window manager
     # nothing activates a new window by itself, and its shortcuts would never see a key.
     window.activateWindow()
-    qtbot.waitUntil(window.isActiveWindow, timeout=LOAD_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: _holds_the_keyboard(window), timeout=LOAD_TIMEOUT_MS)
     qtbot.waitUntil(lambda: window.controller.ready, timeout=LOAD_TIMEOUT_MS)
     return window
 
