@@ -225,8 +225,10 @@ class RegionsView(InspectionView):
                   f"{format_value(float(np.linalg.norm(self.dW)))}, ‖∂L/∂b‖ = "
                   f"{format_value(float(np.linalg.norm(self.db)))}")]
         if self.changed.any():
+            moved = int(self.changed.sum())
             lines.append(f"On the training points as they were: {format_value(self.original_loss)} "
-                         f"({int(self.changed.sum())} points moved or added here; training does not see them)")
+                         f"({moved} point{'' if moved == 1 else 's'} moved or added here; training does not see "
+                         "them)")
         else:
             lines.append("These are the training points; moved or added ones stay in this view (training does not "
                          "see them).")
