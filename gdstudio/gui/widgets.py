@@ -1,11 +1,12 @@
-"""Small widgets of the controls: a spin box for numbers spanning decades, paired with a log-scale slider."""
+"""Small widgets of the controls (a spin box for numbers spanning decades, paired with a log-scale slider), and
+keeping a window inside its screen."""
 
 from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtGui import QValidator
+from PySide6.QtCore import QPoint, QSize, Qt, Signal, Slot
+from PySide6.QtGui import QGuiApplication, QValidator
 from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QSlider, QWidget
 
 SLIDER_STEPS_PER_DECADE = 24
@@ -179,3 +180,34 @@ class LogSpinSlider(QWidget):
         self.spin.setValue(value)
         self.spin.blockSignals(False)
         self.value_changed.emit(value)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# A window inside its screen
+
+
+def _available(window: QWidget):
+    screen = window.screen() or QGuiApplication.primaryScreen()
+    return screen.availableGeometry()
+
+
+def _frame_extra(window: QWidget) -> QSize:
+    """What the window manager's frame adds to the window (nothing before it is mapped, or with no manager)."""
+    frame, inner = window.frameGeometry(), window.geometry()
+    return QSize(max(frame.width() - inner.width(), 0), max(frame.height() - inner.height(), 0))
+
+
+def fitted_size(window: QWidget, wanted: QSize) -> QSize:
+    """``wanted``, cut to the available area of the window's screen (its frame included)."""
+    area, extra = _available(window), _frame_extra(window)
+    return QSize(min(wanted.width(), area.width() - extra.width()),
+                 min(wanted.height(), area.height() - extra.height()))
+
+
+def fitted_position(window: QWidget) -> QPoint:
+    """Where the window goes so that its frame lies inside its screen's available area (as near as it can to
+    where it is)."""
+    area, frame = _available(window), window.frameGeometry()
+    x = min(max(frame.x(), area.left()), max(area.left(), area.right() + 1 - frame.width()))
+    y = min(max(frame.y(), area.top()), max(area.top(), area.bottom() + 1 - frame.height()))
+    return QPoint(x, y)
