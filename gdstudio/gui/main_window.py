@@ -31,7 +31,7 @@ from gdstudio.gui.errorlog import log_error
 from gdstudio.gui.export import save_widget_png, write_curves_csv
 from gdstudio.gui.series import X_AXES, RunCurves
 from gdstudio.gui.settings import Preferences
-from gdstudio.gui.widgets import fitted_position, fitted_size, format_number
+from gdstudio.gui.widgets import VerticalScrollArea, fitted_position, fitted_size, format_number
 from gdstudio.gui.views.inspection import INSPECTION_VIEWS
 from gdstudio.gui.views.lecture import LECTURE_VIEWS
 from gdstudio.gui.views.lessons import LessonCaption, build_lessons_menu, set_presenter_mode
@@ -107,7 +107,8 @@ class MainWindow(QMainWindow):
         self._status_shown = 0.0
         self._loading: str | None = None
         self._closed = False
-        self._size_before_presenter: QSize | None = None
+        self._sizes_before_presenter: tuple[QSize, list[int]] | None = None
+        self._dock_widths_wanted: list[int] = []
         self.run_folder: str | None = None
         """Where File → Save writes: the folder the run was opened from or last saved to."""
 
@@ -160,12 +161,8 @@ class MainWindow(QMainWindow):
         panel_layout.addWidget(self.controls)
         panel_layout.addWidget(kept_box)
         panel_layout.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
+        scroll = VerticalScrollArea()
         scroll.setWidget(panel)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self._controls_scroll = scroll
-        self._fit_controls_width()
         self.controls_dock = QDockWidget("Training", self)
         self.controls_dock.setObjectName("controlsDock")
         self.controls_dock.setWidget(scroll)
@@ -249,30 +246,35 @@ class MainWindow(QMainWindow):
                 bar.setElideMode(Qt.TextElideMode.ElideNone)
                 bar.setUsesScrollButtons(True)
 
-    def _fit_controls_width(self) -> None:
-        """The training panel as wide as its contents want (they change with presenter mode's fonts): it scrolls
-        up and down, never sideways, so a narrower panel would cut its texts."""
-        scroll = self._controls_scroll
-        panel = scroll.widget()
-        panel.ensurePolished()
-        panel.layout().activate()
-        scroll.setMinimumWidth(panel.sizeHint().width() + scroll.verticalScrollBar().sizeHint().width()
-                               + 2 * scroll.frameWidth())
-
     def set_presenter_mode(self, on: bool) -> None:
-        """Presenter mode (F11): larger fonts and lines, in a window that stays inside its screen and comes back
-        to its size when it ends."""
+        """Presenter mode (F11): larger fonts and lines, in a window that stays inside its screen; when it ends,
+        the window and the views dock come back to their sizes."""
         on = bool(on)
-        if on and self._size_before_presenter is None:
-            self._size_before_presenter = self.size()
+        if on and self._sizes_before_presenter is None:
+            self._sizes_before_presenter = (self.size(), [self.controls_dock.width(), self._views_dock.width()])
         set_presenter_mode(self, on)
-        self._fit_controls_width()
-        if not on and self._size_before_presenter is not None:
-            self.resize(self._size_before_presenter)
-            self._size_before_presenter = None
+        if not on and self._sizes_before_presenter is not None:
+            size, self._dock_widths_wanted = self._sizes_before_presenter
+            self._sizes_before_presenter = None
+            self.resize(size)
+            # The docks' minimum widths follow the fonts once their change has gone through the event loop.
+            QTimer.singleShot(0, self._restore_dock_widths)
         self._keep_on_screen()
         if self.presenter_action.isChecked() != on:
             self.presenter_action.setChecked(on)
+
+    @Slot()
+    def _restore_dock_widths(self, tries: int = 5) -> None:
+        """Give the docks back their widths from before presenter mode. The minimum widths of the curves and
+        the docks shrink back over a few passes of the event loop as the font change reaches each widget, so
+        this tries again until the views dock has its width."""
+        if not self._dock_widths_wanted:
+            return
+        self.resizeDocks([self.controls_dock, self._views_dock], self._dock_widths_wanted, Qt.Orientation.Horizontal)
+        if abs(self._views_dock.width() - self._dock_widths_wanted[1]) > 2 and tries > 1:
+            QTimer.singleShot(50, lambda: self._restore_dock_widths(tries - 1))
+        else:
+            self._dock_widths_wanted = []
 
     def _keep_on_screen(self) -> None:
         """Inside the screen's available area (frame included), at the size asked for or smaller."""

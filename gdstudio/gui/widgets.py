@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QPoint, QSize, Qt, Signal, Slot
+from PySide6.QtCore import QEvent, QPoint, QSize, Qt, Signal, Slot
 from PySide6.QtGui import QGuiApplication, QValidator
-from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QSlider, QWidget
+from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QScrollArea, QSlider, QWidget
 
 SLIDER_STEPS_PER_DECADE = 24
 _NICE = (1.0, 2.0, 5.0)
@@ -180,6 +180,35 @@ class LogSpinSlider(QWidget):
         self.spin.setValue(value)
         self.spin.blockSignals(False)
         self.value_changed.emit(value)
+
+
+class VerticalScrollArea(QScrollArea):
+    """Scrolls its widget up and down, never sideways: it is always as wide as the widget wants to be, and
+    follows it when that changes (presenter mode's larger fonts), so no text in it is ever cut at the side."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWidgetResizable(True)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+
+    def _wanted_width(self) -> int:
+        widget = self.widget()
+        if widget is None:
+            return 0
+        return widget.sizeHint().width() + self.verticalScrollBar().sizeHint().width() + 2 * self.frameWidth()
+
+    def minimumSizeHint(self) -> QSize:  # Qt override
+        hint = super().minimumSizeHint()
+        return QSize(max(hint.width(), self._wanted_width()), hint.height())
+
+    def sizeHint(self) -> QSize:  # Qt override
+        hint = super().sizeHint()
+        return QSize(max(hint.width(), self._wanted_width()), hint.height())
+
+    def eventFilter(self, watched, event) -> bool:  # Qt override (QScrollArea filters its widget's events)
+        if watched is self.widget() and event.type() == QEvent.Type.LayoutRequest:
+            self.updateGeometry()  # the widget wants another size: so does this area, and its dock
+        return super().eventFilter(watched, event)
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -24,6 +24,34 @@ from tests.gui.person import (WAIT_MS, click, find, move_mouse, needs_x_server, 
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
 
 
+@pytest.fixture(autouse=True)
+def _application_font():
+    """A test that fails in presenter mode must not leave its large font to the next ones."""
+    from PySide6.QtGui import QFont
+    from PySide6.QtWidgets import QApplication
+
+    font = QFont(QApplication.font()) if QApplication.instance() else None
+    yield
+    if font is not None:
+        QApplication.setFont(font)
+
+
+def _open(qtbot, **kwargs):
+    """The window, opened and given the keyboard (a person clicks into it first; with no window manager under
+    Xvfb nothing else makes it the active window, and F11 is a shortcut of the active window)."""
+    window = open_window(qtbot, **kwargs)
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=WAIT_MS)
+    return window
+
+
+def _f11(qtbot, window, on: bool) -> None:
+    """Press F11 and wait for the window to settle in (or out of) presenter mode."""
+    press(qtbot, window, Qt.Key.Key_F11)
+    qtbot.waitUntil(lambda: window.presenter_action.isChecked() == on, timeout=WAIT_MS)
+    wait_idle(qtbot, 400)
+
+
 def _settings(tmp_path) -> QSettings:
     return QSettings(str(tmp_path / "gdstudio.ini"), QSettings.Format.IniFormat)
 
@@ -73,7 +101,7 @@ def _label_pixels(label: pg.LabelItem) -> float:
 def test_first_window_fits_the_screen_with_start_plots_and_views(qtbot):
     """Issue 12 item 3: the window opens inside the screen (a 1280×720 projector included): Start, both plots,
     the status bar and the views dock are on it."""
-    window = open_window(qtbot)
+    window = _open(qtbot)
     _train(qtbot, window)
     views_dock = window.findChild(QDockWidget, "templatesViewDock")
     problems = _window_off_screen(window) + off_screen(_essentials(window) + [views_dock])
@@ -85,12 +113,12 @@ def test_first_window_fits_the_screen_with_start_plots_and_views(qtbot):
 def test_geometry_saved_on_a_bigger_screen_is_clamped(qtbot, tmp_path):
     """Issue 12 item 3: a window remembered from a bigger screen (2600×1600) reopens inside this one."""
     settings = _settings(tmp_path)
-    first = open_window(qtbot, settings=settings)
+    first = _open(qtbot, settings=settings)
     first.setGeometry(0, 0, 2600, 1600)  # as it was on the lecturer's big monitor
     wait_idle(qtbot)
     first.close()
     settings.sync()
-    window = open_window(qtbot, settings=_settings(tmp_path))
+    window = _open(qtbot, settings=_settings(tmp_path))
     wait_idle(qtbot, 300)
     problems = _window_off_screen(window) + off_screen(_essentials(window))
     assert not problems, problems
@@ -105,7 +133,7 @@ def test_geometry_saved_on_a_bigger_screen_is_clamped(qtbot, tmp_path):
 def test_hover_over_the_plots_keeps_the_views_dock_and_the_window(qtbot):
     """Issue 12 item 4: moving the mouse over the plots (a long read-out line) leaves the views dock's width
     alone; F11 on and off afterwards leaves the window inside the screen and at its size."""
-    window = open_window(qtbot)
+    window = _open(qtbot)
     _train(qtbot, window)
     dock = window.findChild(QDockWidget, "templatesViewDock")
     dock_width, size = dock.width(), window.frameGeometry().size()
@@ -117,11 +145,9 @@ def test_hover_over_the_plots_keeps_the_views_dock_and_the_window(qtbot):
     readout = window.findChild(QLabel, "readoutLabel")
     assert "step" in visible_text(readout), "the hover read nothing out: the test did not hover"
     assert abs(dock.width() - dock_width) <= 2, f"views dock {dock_width} → {dock.width()} px after a hover"
-    press(qtbot, window, Qt.Key.Key_F11)
-    wait_idle(qtbot, 400)
+    _f11(qtbot, window, True)
     assert not _window_off_screen(window), _window_off_screen(window)
-    press(qtbot, window, Qt.Key.Key_F11)
-    wait_idle(qtbot, 400)
+    _f11(qtbot, window, False)
     assert not _window_off_screen(window), _window_off_screen(window)
     assert window.frameGeometry().size() == size, f"{size} → {window.frameGeometry().size()} after F11 on/off"
     assert abs(dock.width() - dock_width) <= 2, f"views dock {dock_width} → {dock.width()} px after F11 on/off"
@@ -137,10 +163,10 @@ def test_hover_over_the_plots_keeps_the_views_dock_and_the_window(qtbot):
 def test_view_tabs_show_whole_titles(qtbot, tmp_path, launch):
     """Issue 12 item 5: the views' tab titles are whole (not "Cl… On… G…"), on the first launch and on the next
     one (which restores the docks' layout)."""
-    window = open_window(qtbot, settings=_settings(tmp_path))
+    window = _open(qtbot, settings=_settings(tmp_path))
     if launch == "second":
         window.close()
-        window = open_window(qtbot, settings=_settings(tmp_path))
+        window = _open(qtbot, settings=_settings(tmp_path))
     wait_idle(qtbot, 300)
     problems = tab_titles_cut(window)
     assert not problems, problems
@@ -158,7 +184,7 @@ VIEW_TITLES = {"templatesView": "Class templates", "inspectorView": "One image's
 def test_each_view_is_whole_in_the_default_dock(qtbot, name):
     """Issue 12 item 5: with its tab clicked, every label, button and plot title of a view is drawn whole in the
     default dock width (or the dock scrolls to it): no "Start swe…", "every entry when \\…", "istance from W…"."""
-    window = open_window(qtbot, dataset="toy2d" if name == "regionsView" else "digits")
+    window = _open(qtbot, dataset="toy2d" if name == "regionsView" else "digits")
     _train(qtbot, window)
     raise_view_by_tab(qtbot, window, VIEW_TITLES[name])
     view = window.views[name]
@@ -190,7 +216,7 @@ def test_confusion_matrix_names_each_class_once_without_overlap(qtbot, dataset, 
     not overlap ("T-shiTrousPulloDress…" on Fashion-MNIST's names)."""
     if dataset == "fashion":
         _fake_fashion_names(monkeypatch)
-    window = open_window(qtbot, dataset="toy2d")
+    window = _open(qtbot, dataset="toy2d")
     _train(qtbot, window)
     raise_view_by_tab(qtbot, window, VIEW_TITLES["confusionView"])
     view = window.views["confusionView"]
@@ -244,23 +270,22 @@ def _fake_fashion_names(monkeypatch) -> None:
 def test_presenter_mode_fits_the_screen_and_cuts_nothing_on_the_left(qtbot):
     """Issue 12 items 3, 7: after F11 the window still fits the screen with Start and both plots on it, and the
     training panel shows its texts whole ("Handwritten digits, 8×8 (built in)", the Reset button)."""
-    window = open_window(qtbot)
+    window = _open(qtbot)
     _train(qtbot, window)
-    press(qtbot, window, Qt.Key.Key_F11)
-    wait_idle(qtbot, 500)
+    _f11(qtbot, window, True)
     problems = _window_off_screen(window) + off_screen(_essentials(window))
     assert not problems, problems
     panel = window.controls_dock.widget()
     problems = cut_things(panel)
     assert not problems, problems
-    press(qtbot, window, Qt.Key.Key_F11)
+    _f11(qtbot, window, False)
     window.close()
 
 
 def test_presenter_mode_enlarges_titles_legends_and_change_labels(qtbot):
     """Issue 12 item 7: F11 makes the plots' titles, legends' text and change-marker labels larger (× 1.5), as it
     does the rest of the window, and F11 again brings them back."""
-    window = open_window(qtbot)
+    window = _open(qtbot)
     pace = find(window, QComboBox, "paceCombo")
     click(qtbot, pace)  # opens its list; 10 steps/s gives time to change α while it trains
     qtbot.waitUntil(pace.view().isVisible, timeout=WAIT_MS)
@@ -285,13 +310,11 @@ def test_presenter_mode_enlarges_titles_legends_and_change_labels(qtbot):
                 "change label": _font_pixels(marker.label.textItem.font())}
 
     before = sizes()
-    press(qtbot, window, Qt.Key.Key_F11)
-    wait_idle(qtbot, 300)
+    _f11(qtbot, window, True)
     during = sizes()
     small = {name: (before[name], during[name]) for name in before if during[name] < 1.4 * before[name]}
     assert not small, f"not enlarged by F11 (px before, after): {small}"
-    press(qtbot, window, Qt.Key.Key_F11)
-    wait_idle(qtbot, 300)
+    _f11(qtbot, window, False)
     after = sizes()
     assert after == pytest.approx(before), f"F11 twice: {before} → {after}"
     window.close()
@@ -304,7 +327,7 @@ def test_presenter_mode_enlarges_titles_legends_and_change_labels(qtbot):
 def test_one_added_point_is_said_in_the_singular(qtbot):
     """Issue 12 item 21: after one click on the decision plane the regions view says "1 point moved or added",
     not "1 points"."""
-    window = open_window(qtbot, dataset="toy2d")
+    window = _open(qtbot, dataset="toy2d")
     _train(qtbot, window)
     raise_view_by_tab(qtbot, window, VIEW_TITLES["regionsView"])
     view = window.views["regionsView"]
