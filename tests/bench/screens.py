@@ -73,6 +73,8 @@ def main(folder: str = "shots", dataset: str = "digits", presenter_views: bool =
             _save(app, window, out / f"presenter-view-{name}.png")
     window.set_presenter_mode(False)
     window.close()
+    window.deleteLater()  # now, not in the interpreter's teardown (which may crash in Qt's destructors)
+    _settle(app, 0.3)
     return 0
 
 
