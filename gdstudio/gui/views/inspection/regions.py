@@ -21,6 +21,8 @@ from gdstudio.kernels import reference
 GRID_RESOLUTION = 128
 POINT_SIZE = 9
 ADDED_POINT_SIZE = 13
+LOSS_LABEL_LINES = 5
+"""The loss read-out's height in lines at least (more where a narrow view wraps it further)."""
 
 
 class _DraggablePoints(pg.ScatterPlotItem):
@@ -91,7 +93,8 @@ class RegionsView(InspectionView):
         self.reset_button = QPushButton("Reset points")
         self.reset_button.setObjectName("regionsResetButton")
         self.reset_button.setToolTip("Back to the training points")
-        hint = QLabel("Drag a point to move it; click the plane to add a point of class")
+        hint = QLabel("Drag a point to move it, or click the plane to add one.")
+        hint.setWordWrap(True)
         self.plot_widget = pg.PlotWidget(background=PLOT_BACKGROUND)
         self.plot_widget.setObjectName("regionsPlot")
         self.plot = self.plot_widget.getPlotItem()
@@ -112,21 +115,37 @@ class RegionsView(InspectionView):
         self.loss_label.setWordWrap(True)
         self.loss_label.setTextFormat(Qt.TextFormat.RichText)
         self.loss_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
-        # A fixed height: a label that grew while a point is dragged would resize the plot under the mouse.
-        self.loss_label.setFixedHeight(5 * self.loss_label.fontMetrics().lineSpacing() + 4)
+        # A fixed height (set for the view's width in resizeEvent): a label that grew while a point is dragged
+        # would resize the plot under the mouse.
+        self.loss_label.setFixedHeight(LOSS_LABEL_LINES * self.loss_label.fontMetrics().lineSpacing() + 4)
 
         bar = QHBoxLayout()
-        bar.addWidget(hint)
+        bar.addWidget(QLabel("New points' class:"))
         bar.addWidget(self.class_combo)
         bar.addStretch(1)
         bar.addWidget(self.reset_button)
         layout = QVBoxLayout(self.content)
         layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(hint)
         layout.addLayout(bar)
         layout.addWidget(self.plot_widget, 1)
         layout.addWidget(self.loss_label)
-        self.setMinimumSize(420, 420)
+        self.plot_widget.setMinimumSize(300, 260)
         self.reset_button.clicked.connect(self.reset_points)
+
+    def resizeEvent(self, event) -> None:  # Qt override
+        super().resizeEvent(event)
+        self._fit_loss_label()
+
+    def _fit_loss_label(self) -> None:
+        """Tall enough for the read-out at this width (a narrow dock wraps it into more lines), plus a line to
+        spare for the longer numbers of a drag, so that it does not change height under the mouse."""
+        label = self.loss_label
+        lines = label.fontMetrics().lineSpacing()
+        width = max(label.width(), self.content.width() - 8)
+        need = max(label.heightForWidth(width) + lines, LOSS_LABEL_LINES * lines + 4)
+        if abs(need - label.height()) > lines // 2:
+            label.setFixedHeight(need)
 
     # fed by the main window ---------------------------------------------------------------------------------
     def on_loaded(self, info) -> None:
@@ -237,6 +256,7 @@ class RegionsView(InspectionView):
             f"{format_value(self.dW[c, 1])}), ∂L/∂b = {format_value(self.db[c])}</span>" for c in range(len(W)))
         lines.append(gradients)
         self.loss_label.setText("<br>".join(lines))
+        self._fit_loss_label()
 
     # drawing ----------------------------------------------------------------------------------------------------
     def refresh(self) -> None:

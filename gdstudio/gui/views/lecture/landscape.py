@@ -28,6 +28,8 @@ RANDOM_COLOUR = (127, 127, 127)
 DOWN_COLOUR = (31, 119, 180)
 PATH_COLOUR = (255, 127, 14)
 NOW_COLOUR = (214, 39, 40)
+SIDE_BY_SIDE_WIDTH = 640
+"""Narrower than this, the two plots stand one above the other (side by side they would cut their axes' titles)."""
 
 
 def natural_span(x: np.ndarray, *unit_directions: np.ndarray, swing: float = SCORE_SWING) -> float:
@@ -89,7 +91,7 @@ class LandscapeView(LectureView):
 
         self.line_plot = pg.PlotWidget()
         self.line_plot.setObjectName("landscapeLinePlot")
-        self.line_plot.setLabel("bottom", "distance from W along the direction (‖ΔW‖)")
+        self.line_plot.setLabel("bottom", "distance from W (‖ΔW‖)")
         self.line_plot.setLabel("left", "loss")
         self.line_plot.showGrid(x=True, y=True, alpha=0.2)
         legend = self.line_plot.addLegend(offset=(-10, 10))
@@ -134,11 +136,21 @@ class LandscapeView(LectureView):
         plots.addWidget(self.line_plot)
         plots.addWidget(self.plane_plot)
         plots.setSizes([500, 500])
+        plots.setChildrenCollapsible(False)
+        self.plots_splitter = plots
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.status_label)
         layout.addWidget(plots, 1)
         layout.addWidget(self.summary_label)
+
+    def resizeEvent(self, event) -> None:  # Qt override
+        super().resizeEvent(event)
+        # Side by side where each plot gets room for its axes' titles; one above the other in a narrow dock.
+        wide = self.width() >= SIDE_BY_SIDE_WIDTH
+        orientation = Qt.Orientation.Horizontal if wide else Qt.Orientation.Vertical
+        if self.plots_splitter.orientation() != orientation:
+            self.plots_splitter.setOrientation(orientation)
 
     # fed by the window ----------------------------------------------------------------------------------------------
     def on_loaded(self, info) -> None:
