@@ -135,17 +135,19 @@ class RegionsView(InspectionView):
 
     def resizeEvent(self, event) -> None:  # Qt override
         super().resizeEvent(event)
-        self._fit_loss_label()
+        self._fit_loss_label(shrink=True)
 
-    def _fit_loss_label(self) -> None:
-        """Tall enough for the read-out at this width (a narrow dock wraps it into more lines), plus a line to
-        spare for the longer numbers of a drag, so that it does not change height under the mouse."""
+    def _fit_loss_label(self, shrink: bool) -> None:
+        """Tall enough for the read-out at this width (a narrow dock wraps it into more lines), with a line to
+        spare: the longer numbers of a drag then fit without the label, and the plot above it, changing height
+        under the mouse. Only a resize of the view makes it shorter."""
         label = self.loss_label
         lines = label.fontMetrics().lineSpacing()
         width = max(label.width(), self.content.width() - 8)
-        need = max(label.heightForWidth(width) + lines, LOSS_LABEL_LINES * lines + 4)
-        if abs(need - label.height()) > lines // 2:
-            label.setFixedHeight(need)
+        text_height = label.heightForWidth(width)
+        wanted = max(text_height + lines, LOSS_LABEL_LINES * lines + 4)
+        if text_height > label.height() or (shrink and abs(wanted - label.height()) > lines // 2):
+            label.setFixedHeight(wanted)
 
     # fed by the main window ---------------------------------------------------------------------------------
     def on_loaded(self, info) -> None:
@@ -256,7 +258,7 @@ class RegionsView(InspectionView):
             f"{format_value(self.dW[c, 1])}), ∂L/∂b = {format_value(self.db[c])}</span>" for c in range(len(W)))
         lines.append(gradients)
         self.loss_label.setText("<br>".join(lines))
-        self._fit_loss_label()
+        self._fit_loss_label(shrink=False)
 
     # drawing ----------------------------------------------------------------------------------------------------
     def refresh(self) -> None:
