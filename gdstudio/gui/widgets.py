@@ -7,7 +7,7 @@ import math
 
 from PySide6.QtCore import QEvent, QPoint, QSize, Qt, Signal, Slot
 from PySide6.QtGui import QGuiApplication, QValidator
-from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QScrollArea, QSlider, QWidget
+from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QScrollArea, QSlider, QSplitter, QWidget
 
 SLIDER_STEPS_PER_DECADE = 24
 _NICE = (1.0, 2.0, 5.0)
@@ -180,6 +180,27 @@ class LogSpinSlider(QWidget):
         self.spin.setValue(value)
         self.spin.blockSignals(False)
         self.value_changed.emit(value)
+
+
+class ReflowingSplitter(QSplitter):
+    """A splitter whose widgets stand side by side when it is at least ``side_by_side_width`` wide, and one above
+    the other when it is narrower (a view in a narrow dock), so that no plot is squeezed until its axes' titles
+    are cut."""
+
+    def __init__(self, side_by_side_width: int, parent: QWidget | None = None) -> None:
+        super().__init__(Qt.Orientation.Horizontal, parent)
+        self.side_by_side_width = side_by_side_width
+        self.setChildrenCollapsible(False)
+
+    def resizeEvent(self, event) -> None:  # Qt override
+        wide = event.size().width() >= self.side_by_side_width
+        orientation = Qt.Orientation.Horizontal if wide else Qt.Orientation.Vertical
+        if self.orientation() != orientation:
+            self.setOrientation(orientation)
+            count = self.count()
+            length = event.size().width() if wide else event.size().height()
+            self.setSizes([max(length // max(count, 1), 1)] * count)
+        super().resizeEvent(event)
 
 
 class VerticalScrollArea(QScrollArea):

@@ -7,12 +7,12 @@ from collections import deque
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Slot
-from PySide6.QtWidgets import (QDoubleSpinBox, QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from gdstudio.engine.lecture import directions, landscape_1d, landscape_2d
 from gdstudio.gui.views.lecture.base import LectureView
 from gdstudio.gui.views.lecture.jobs import view_batch
+from gdstudio.gui.widgets import ReflowingSplitter
 from gdstudio.kernels import reference
 
 LANDSCAPE_BATCH = 300
@@ -132,25 +132,15 @@ class LandscapeView(LectureView):
         form.addWidget(self.zoom_spin)
         form.addWidget(self.direction_button)
         form.addStretch(1)
-        plots = QSplitter(Qt.Orientation.Horizontal)
+        plots = ReflowingSplitter(SIDE_BY_SIDE_WIDTH)  # one above the other in a narrow dock
         plots.addWidget(self.line_plot)
         plots.addWidget(self.plane_plot)
         plots.setSizes([500, 500])
-        plots.setChildrenCollapsible(False)
-        self.plots_splitter = plots
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.status_label)
         layout.addWidget(plots, 1)
         layout.addWidget(self.summary_label)
-
-    def resizeEvent(self, event) -> None:  # Qt override
-        super().resizeEvent(event)
-        # Side by side where each plot gets room for its axes' titles; one above the other in a narrow dock.
-        wide = self.width() >= SIDE_BY_SIDE_WIDTH
-        orientation = Qt.Orientation.Horizontal if wide else Qt.Orientation.Vertical
-        if self.plots_splitter.orientation() != orientation:
-            self.plots_splitter.setOrientation(orientation)
 
     # fed by the window ----------------------------------------------------------------------------------------------
     def on_loaded(self, info) -> None:
