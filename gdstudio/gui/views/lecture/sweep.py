@@ -127,7 +127,7 @@ class SweepView(LectureView):
         self.best_label.setObjectName("sweepBest")
         self.best_label.setWordWrap(True)
 
-        form = QGridLayout()  # four columns, three rows: whole in the default dock width
+        form = QGridLayout()  # four columns, four rows: whole in the default dock width
         form.addWidget(QLabel("Trials"), 0, 0)
         form.addWidget(self.trials_spin, 0, 1)
         form.addWidget(QLabel("epochs each"), 0, 2)
@@ -140,8 +140,8 @@ class SweepView(LectureView):
         form.addWidget(self.reg_low, 2, 1)
         form.addWidget(QLabel("to"), 2, 2)
         form.addWidget(self.reg_high, 2, 3)
-        form.addWidget(self.start_button, 0, 4, 3, 1)
-        form.setColumnStretch(5, 1)
+        form.addWidget(self.start_button, 3, 0, 1, 2)
+        form.setColumnStretch(4, 1)
         plots = ReflowingSplitter(SIDE_BY_SIDE_WIDTH)  # the map above the curves in a narrow dock
         plots.addWidget(self.map_plot)
         plots.addWidget(self.curve_plot)
