@@ -14,22 +14,17 @@ import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import QPoint, QPointF, QSettings, Qt
 from PySide6.QtGui import QFont, QImage, QPainter
-from PySide6.QtWidgets import QComboBox, QDockWidget, QDoubleSpinBox, QLabel, QPushButton, QStatusBar
+from PySide6.QtWidgets import (QApplication, QComboBox, QDockWidget, QDoubleSpinBox, QLabel, QPushButton,
+                               QStatusBar)
 
 from tests.gui.conftest import open_window
-from tests.gui.layout_checks import (cut_things, off_screen, raise_view_by_tab, tab_titles_cut)
+from tests.gui.layout_checks import cut_things, off_screen, raise_view_by_tab, tab_titles_cut
 from tests.gui.person import (WAIT_MS, click, find, move_mouse, needs_x_server, press, screen_rect, type_into,
                               visible_text, wait_idle)
-
-pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
-
 
 @pytest.fixture(autouse=True)
 def _application_font():
     """A test that fails in presenter mode must not leave its large font to the next ones."""
-    from PySide6.QtGui import QFont
-    from PySide6.QtWidgets import QApplication
-
     font = QFont(QApplication.font()) if QApplication.instance() else None
     yield
     if font is not None:
@@ -65,10 +60,8 @@ def _train(qtbot, window) -> None:
 
 def _essentials(window):
     """What must be on the screen for a demo: Start, both plots, the status bar."""
-    from pyqtgraph import PlotWidget
-
     return [find(window, QPushButton, "startButton"), find(window, QPushButton, "resetButton"),
-            find(window, PlotWidget, "lossPlot"), find(window, PlotWidget, "accuracyPlot"),
+            find(window, pg.PlotWidget, "lossPlot"), find(window, pg.PlotWidget, "accuracyPlot"),
             window.findChild(QStatusBar)]
 
 
