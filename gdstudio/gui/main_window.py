@@ -258,7 +258,7 @@ class MainWindow(QMainWindow):
             self._sizes_before_presenter = None
             self.resize(size)
             # The docks' minimum widths follow the fonts once their change has gone through the event loop.
-            QTimer.singleShot(0, self._restore_dock_widths)
+            QTimer.singleShot(0, self, self._restore_dock_widths)
         self._keep_on_screen()
         if self.presenter_action.isChecked() != on:
             self.presenter_action.setChecked(on)
@@ -272,7 +272,7 @@ class MainWindow(QMainWindow):
             return
         self.resizeDocks([self.controls_dock, self._views_dock], self._dock_widths_wanted, Qt.Orientation.Horizontal)
         if abs(self._views_dock.width() - self._dock_widths_wanted[1]) > 2 and tries > 1:
-            QTimer.singleShot(50, lambda: self._restore_dock_widths(tries - 1))
+            QTimer.singleShot(50, self, lambda: self._restore_dock_widths(tries - 1))
         else:
             self._dock_widths_wanted = []
 
@@ -867,7 +867,7 @@ class MainWindow(QMainWindow):
             self._keep_on_screen()
             self.resizeDocks([self._views_dock], [views_dock_width(self.width())], Qt.Orientation.Horizontal)
             # A window manager adds its frame only once the window is mapped: fit again then.
-            QTimer.singleShot(0, self._keep_on_screen)
+            QTimer.singleShot(0, self, self._keep_on_screen)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # Qt override
         if not self._closed:
