@@ -19,7 +19,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
-                               QPushButton, QSlider, QSplitter, QVBoxLayout, QWidget)
+                               QPushButton, QSizePolicy, QSlider, QSplitter, QVBoxLayout, QWidget)
 
 from gdstudio.gui.series import X_AXES, RunCurves, display
 
@@ -202,6 +202,8 @@ class CurvesView(QWidget):
         self.readout = QLabel(" ", objectName="readoutLabel")
         self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.readout.setToolTip("The values under the mouse pointer")
+        # Ignored: a long read-out is cut at the right rather than widening the curves and squeezing the docks.
+        self.readout.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
 
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.loss_plot)

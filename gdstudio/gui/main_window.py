@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pyqtgraph as pg
-from PySide6.QtCore import QSettings, Qt, Slot
+from PySide6.QtCore import QEvent, QSettings, QSize, Qt, QTimer, Slot
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QGroupBox, QHBoxLayout, QLabel, QMainWindow, QMessageBox,
                                QPushButton, QScrollArea, QSizePolicy, QStyle, QTabBar, QTabWidget, QVBoxLayout,
@@ -31,7 +31,7 @@ from gdstudio.gui.errorlog import log_error
 from gdstudio.gui.export import save_widget_png, write_curves_csv
 from gdstudio.gui.series import X_AXES, RunCurves
 from gdstudio.gui.settings import Preferences
-from gdstudio.gui.widgets import format_number
+from gdstudio.gui.widgets import VerticalScrollArea, fitted_position, fitted_size, format_number
 from gdstudio.gui.views.inspection import INSPECTION_VIEWS
 from gdstudio.gui.views.lecture import LECTURE_VIEWS
 from gdstudio.gui.views.lessons import LessonCaption, build_lessons_menu, set_presenter_mode
@@ -45,8 +45,16 @@ START_TEXTS = {READY: "Start", RUNNING_STATE: "Pause", PAUSED: "Resume", ENDED: 
                DIVERGED_STATE: "Start", LOADING: "Start", NO_SESSION: "Start"}
 STATE_TEXTS = {NO_SESSION: "No data set loaded", LOADING: "Loading…", READY: "Ready", RUNNING_STATE: "Training",
                PAUSED: "Paused", ENDED: "Finished", DIVERGED_STATE: "Diverged"}
+DEFAULT_WINDOW_SIZE = (1640, 960)
+"""The window's first size where the screen has room for it (smaller screens get their available area)."""
 RATE_WINDOW_S = 1.0
 STATUS_INTERVAL_S = 0.1
+
+
+def views_dock_width(window_width: int) -> int:
+    """The views dock's first width: a third of the window, and room for a view's controls (Qt gives the dock
+    less where the curves need it)."""
+    return max(460, window_width // 3)
 
 
 class RateMeter:
@@ -99,6 +107,8 @@ class MainWindow(QMainWindow):
         self._status_shown = 0.0
         self._loading: str | None = None
         self._closed = False
+        self._sizes_before_presenter: tuple[QSize, list[int]] | None = None
+        self._dock_widths_wanted: list[int] = []
         self.run_folder: str | None = None
         """Where File → Save writes: the folder the run was opened from or last saved to."""
 
@@ -151,11 +161,8 @@ class MainWindow(QMainWindow):
         panel_layout.addWidget(self.controls)
         panel_layout.addWidget(kept_box)
         panel_layout.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
+        scroll = VerticalScrollArea()
         scroll.setWidget(panel)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setMinimumWidth(panel.sizeHint().width() + 24)
         self.controls_dock = QDockWidget("Training", self)
         self.controls_dock.setObjectName("controlsDock")
         self.controls_dock.setWidget(scroll)
@@ -190,7 +197,8 @@ class MainWindow(QMainWindow):
             label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
             status.addPermanentWidget(label)
         self._show_status(None)
-        self.resize(1640, 960)
+        # The size a 1080p screen shows well, cut to the screen the window opens on (a 1280×720 projector).
+        self.resize(fitted_size(self, QSize(*DEFAULT_WINDOW_SIZE)))
 
     def _build_views(self) -> None:
         """Every inspection and lecture view, in tabbed docks on the right, created now so that tests and demos
@@ -215,9 +223,7 @@ class MainWindow(QMainWindow):
             self.views[cls.object_name] = view
             self.view_docks[cls.object_name] = dock
         self.setTabPosition(Qt.DockWidgetArea.RightDockWidgetArea, QTabWidget.TabPosition.North)
-        for bar in self.findChildren(QTabBar):  # whole titles and scroll arrows, not ten titles cut to "Cl…"
-            bar.setElideMode(Qt.TextElideMode.ElideNone)
-            bar.setUsesScrollButtons(True)
+        self._configure_tab_bars()
         first.raise_()
         self._views_dock = first
         self._docks_sized = False
@@ -232,8 +238,55 @@ class MainWindow(QMainWindow):
         """Load a lesson's settings as a new run (the caption is shown by the lessons menu)."""
         self.controller.load(config, data_path=self._data_path_for(config.dataset))
 
+    def _configure_tab_bars(self) -> None:
+        """Whole titles and scroll arrows, not ten titles cut to "Cl…". QMainWindow makes a new tab bar whenever
+        it lays docks out anew (restoring their state, a dock dragged back), so this runs for each new one."""
+        for bar in self.findChildren(QTabBar):
+            if bar.parentWidget() is self and bar.elideMode() != Qt.TextElideMode.ElideNone:
+                bar.setElideMode(Qt.TextElideMode.ElideNone)
+                bar.setUsesScrollButtons(True)
+
     def set_presenter_mode(self, on: bool) -> None:
+        """Presenter mode (F11): larger fonts and lines, in a window that stays inside its screen; when it ends,
+        the window and the views dock come back to their sizes."""
+        on = bool(on)
+        if on and self._sizes_before_presenter is None:
+            self._sizes_before_presenter = (self.size(), [self.controls_dock.width(), self._views_dock.width()])
         set_presenter_mode(self, on)
+        if not on and self._sizes_before_presenter is not None:
+            size, self._dock_widths_wanted = self._sizes_before_presenter
+            self._sizes_before_presenter = None
+            self.resize(size)
+            # The docks' minimum widths follow the fonts once their change has gone through the event loop.
+            QTimer.singleShot(0, self, self._restore_dock_widths)
+        self._keep_on_screen()
+        if self.presenter_action.isChecked() != on:
+            self.presenter_action.setChecked(on)
+
+    @Slot()
+    def _restore_dock_widths(self, tries: int = 5) -> None:
+        """Give the docks back their widths from before presenter mode. The minimum widths of the curves and
+        the docks shrink back over a few passes of the event loop as the font change reaches each widget, so
+        this tries again until the views dock has its width."""
+        if not self._dock_widths_wanted:
+            return
+        self.resizeDocks([self.controls_dock, self._views_dock], self._dock_widths_wanted, Qt.Orientation.Horizontal)
+        if abs(self._views_dock.width() - self._dock_widths_wanted[1]) > 2 and tries > 1:
+            QTimer.singleShot(50, self, lambda: self._restore_dock_widths(tries - 1))
+        else:
+            self._dock_widths_wanted = []
+
+    def _keep_on_screen(self) -> None:
+        """Inside the screen's available area (frame included), at the size asked for or smaller."""
+        if self.isMaximized() or self.isFullScreen():
+            return
+        self.resize(fitted_size(self, self.size()))
+        self.move(fitted_position(self))
+
+    def childEvent(self, event) -> None:  # Qt override
+        super().childEvent(event)
+        if event.type() == QEvent.Type.ChildPolished and isinstance(event.child(), QTabBar):
+            self._configure_tab_bars()
 
     def _action(self, text: str, slot, shortcut=None, tip: str = "", checkable: bool = False) -> QAction:
         action = QAction(text, self)
@@ -740,9 +793,11 @@ class MainWindow(QMainWindow):
         geometry = self.prefs.bytes("window/geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)
+            self._keep_on_screen()  # remembered from a bigger screen, or one no longer there
         state = self.prefs.bytes("window/state")
         if state is not None:
             self.restoreState(state)
+            self._configure_tab_bars()
         axis = self.prefs.text("view/x_axis", "step", choices=tuple(X_AXES))
         self.view.set_x_axis(axis)
         self.view.set_log_loss(self.prefs.flag("view/log_loss", False))
@@ -809,7 +864,10 @@ class MainWindow(QMainWindow):
         super().showEvent(event)
         if not self._docks_sized:  # sizes of docks only hold once the window has its own
             self._docks_sized = True
-            self.resizeDocks([self._views_dock], [max(460, self.width() // 3)], Qt.Orientation.Horizontal)
+            self._keep_on_screen()
+            self.resizeDocks([self._views_dock], [views_dock_width(self.width())], Qt.Orientation.Horizontal)
+            # A window manager adds its frame only once the window is mapped: fit again then.
+            QTimer.singleShot(0, self, self._keep_on_screen)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # Qt override
         if not self._closed:

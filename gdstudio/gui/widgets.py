@@ -1,12 +1,13 @@
-"""Small widgets of the controls: a spin box for numbers spanning decades, paired with a log-scale slider."""
+"""Small widgets of the controls (a spin box for numbers spanning decades, paired with a log-scale slider), and
+keeping a window inside its screen."""
 
 from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtGui import QValidator
-from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QSlider, QWidget
+from PySide6.QtCore import QEvent, QPoint, QSize, Qt, Signal, Slot
+from PySide6.QtGui import QGuiApplication, QValidator
+from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QScrollArea, QSlider, QSplitter, QWidget
 
 SLIDER_STEPS_PER_DECADE = 24
 _NICE = (1.0, 2.0, 5.0)
@@ -179,3 +180,84 @@ class LogSpinSlider(QWidget):
         self.spin.setValue(value)
         self.spin.blockSignals(False)
         self.value_changed.emit(value)
+
+
+class ReflowingSplitter(QSplitter):
+    """A splitter whose widgets stand side by side when it is at least ``side_by_side_width`` wide, and one above
+    the other when it is narrower (a view in a narrow dock), so that no plot is squeezed until its axes' titles
+    are cut."""
+
+    def __init__(self, side_by_side_width: int, parent: QWidget | None = None) -> None:
+        super().__init__(Qt.Orientation.Horizontal, parent)
+        self.side_by_side_width = side_by_side_width
+        self.setChildrenCollapsible(False)
+
+    def resizeEvent(self, event) -> None:  # Qt override
+        wide = event.size().width() >= self.side_by_side_width
+        orientation = Qt.Orientation.Horizontal if wide else Qt.Orientation.Vertical
+        if self.orientation() != orientation:
+            self.setOrientation(orientation)
+            count = self.count()
+            length = event.size().width() if wide else event.size().height()
+            self.setSizes([max(length // max(count, 1), 1)] * count)
+        super().resizeEvent(event)
+
+
+class VerticalScrollArea(QScrollArea):
+    """Scrolls its widget up and down, never sideways: it is always as wide as the widget wants to be, and
+    follows it when that changes (presenter mode's larger fonts), so no text in it is ever cut at the side."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWidgetResizable(True)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+
+    def _wanted_width(self) -> int:
+        widget = self.widget()
+        if widget is None:
+            return 0
+        return widget.sizeHint().width() + self.verticalScrollBar().sizeHint().width() + 2 * self.frameWidth()
+
+    def minimumSizeHint(self) -> QSize:  # Qt override
+        hint = super().minimumSizeHint()
+        return QSize(max(hint.width(), self._wanted_width()), hint.height())
+
+    def sizeHint(self) -> QSize:  # Qt override
+        hint = super().sizeHint()
+        return QSize(max(hint.width(), self._wanted_width()), hint.height())
+
+    def eventFilter(self, watched, event) -> bool:  # Qt override (QScrollArea filters its widget's events)
+        if watched is self.widget() and event.type() == QEvent.Type.LayoutRequest:
+            self.updateGeometry()  # the widget wants another size: so does this area, and its dock
+        return super().eventFilter(watched, event)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# A window inside its screen
+
+
+def _available(window: QWidget):
+    screen = window.screen() or QGuiApplication.primaryScreen()
+    return screen.availableGeometry()
+
+
+def _frame_extra(window: QWidget) -> QSize:
+    """What the window manager's frame adds to the window (nothing before it is mapped, or with no manager)."""
+    frame, inner = window.frameGeometry(), window.geometry()
+    return QSize(max(frame.width() - inner.width(), 0), max(frame.height() - inner.height(), 0))
+
+
+def fitted_size(window: QWidget, wanted: QSize) -> QSize:
+    """``wanted``, cut to the available area of the window's screen (its frame included)."""
+    area, extra = _available(window), _frame_extra(window)
+    return QSize(min(wanted.width(), area.width() - extra.width()),
+                 min(wanted.height(), area.height() - extra.height()))
+
+
+def fitted_position(window: QWidget) -> QPoint:
+    """Where the window goes so that its frame lies inside its screen's available area (as near as it can to
+    where it is)."""
+    area, frame = _available(window), window.frameGeometry()
+    x = min(max(frame.x(), area.left()), max(area.left(), area.right() + 1 - frame.width()))
+    y = min(max(frame.y(), area.top()), max(area.top(), area.bottom() + 1 - frame.height()))
+    return QPoint(x, y)

@@ -10,7 +10,8 @@ does not fit is not in the picture, as it would not be on the projector:
 - ``main-WxH.png``: the window after the default run on the digits (Start clicked, run finished);
 - ``view-<objectName>-WxH.png``: the same with each view's tab clicked (each view draws itself, its jobs
   finished or given a few seconds);
-- ``presenter-WxH.png``: presenter mode (F11) on the same run.
+- ``presenter-WxH.png``: presenter mode (F11) on the same run, and with ``--presenter-views`` also
+  ``presenter-view-<objectName>-WxH.png`` for each view.
 
 It drives the window as a person does (clicks on buttons and tabs, F11) and never calls a redraw itself.
 """
@@ -67,7 +68,12 @@ def _click_tab(window, dock) -> bool:
     return False
 
 
-def shoot(out: Path, size: str) -> int:
+def _show_view(window, dock) -> None:
+    if not _click_tab(window, dock):
+        dock.raise_()
+
+
+def shoot(out: Path, size: str, presenter_views: bool = False) -> int:
     """Under a running X server: open the window, train, and save the pictures for ``size``."""
     from PySide6.QtCore import Qt
     from PySide6.QtTest import QTest
@@ -92,18 +98,22 @@ def shoot(out: Path, size: str) -> int:
     _settle(app, 1.0)
     save("main")
     for name, dock in window.view_docks.items():
-        if not _click_tab(window, dock):
-            dock.raise_()
+        _show_view(window, dock)
         _settle(app, VIEW_SETTLE_S)
         save(f"view-{name}")
-    first = next(iter(window.view_docks.values()))
-    if not _click_tab(window, first):
-        first.raise_()
+    _show_view(window, next(iter(window.view_docks.values())))
     QTest.keyClick(window, Qt.Key.Key_F11)
     _settle(app, 1.5)
     save("presenter")
+    if presenter_views:
+        for name, dock in window.view_docks.items():
+            _show_view(window, dock)
+            _settle(app, VIEW_SETTLE_S)
+            save(f"presenter-view-{name}")
     QTest.keyClick(window, Qt.Key.Key_F11)
     window.close()
+    window.deleteLater()  # now, not in the interpreter's teardown (which may crash in Qt's destructors)
+    _settle(app, 0.3)
     return 0
 
 
@@ -111,17 +121,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default="shots", help="folder for the PNGs (default: shots)")
     parser.add_argument("--sizes", nargs="+", default=list(DEFAULT_SIZES), help="screen sizes WxH")
+    parser.add_argument("--presenter-views", action="store_true", help="each view in presenter mode too")
     parser.add_argument("--here", metavar="WxH", help=argparse.SUPPRESS)  # the run under xvfb-run
     args = parser.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     if args.here:
-        return shoot(out, args.here)
+        return shoot(out, args.here, args.presenter_views)
     status = 0
     for size in args.sizes:
         env = dict(os.environ, QT_QPA_PLATFORM="xcb")
         command = ["xvfb-run", "-a", "-s", f"-screen 0 {size}x24", sys.executable, __file__, "--out", str(out),
-                   "--here", size]
+                   "--here", size] + (["--presenter-views"] if args.presenter_views else [])
         status |= subprocess.run(command, env=env).returncode
     return status
 

@@ -186,9 +186,12 @@ def set_presenter_mode(window: QWidget, on: bool) -> None:
         return
     app = QApplication.instance()
     if on:
-        window._presenter_saved = {"font": QFont(app.font()), "items": [], "axes": []}
+        window._presenter_saved = {"font": QFont(app.font()), "items": [], "axes": [], "texts": []}
         saved = window._presenter_saved
         app.setFont(_scaled_font(app.font(), PRESENTER_FONT_SCALE))
+        # Plot titles, legends' text, change markers' labels and the views' TextItems carry sizes of their own,
+        # which the application's font does not reach.
+        saved["texts"] = _scale_texts(_scene_items(window), PRESENTER_FONT_SCALE)
         for plot_item in _plot_items(window):
             for item in plot_item.listDataItems():
                 if isinstance(item, pg.PlotDataItem):
@@ -202,8 +205,10 @@ def set_presenter_mode(window: QWidget, on: bool) -> None:
                 axis.label.setFont(_scaled_font(axis.label.font(), PRESENTER_FONT_SCALE))
                 _relayout(axis)
     else:
-        saved = getattr(window, "_presenter_saved", None) or {"font": app.font(), "items": [], "axes": []}
+        saved = getattr(window, "_presenter_saved", None) or {"font": app.font(), "items": [], "axes": [],
+                                                              "texts": []}
         app.setFont(saved["font"])
+        _restore_texts(saved["texts"])
         for item, pen, symbol_size in saved["items"]:
             try:
                 item.setPen(pen)
@@ -221,16 +226,75 @@ def set_presenter_mode(window: QWidget, on: bool) -> None:
     window.setProperty(_PRESENTER_PROPERTY, on)
 
 
-def _plot_items(window: QWidget):
-    items = []
+def _scene_items(window: QWidget) -> list:
+    """Every graphics item of every pyqtgraph view in ``window`` (each once)."""
+    items, seen = [], set()
     views = window.findChildren(pg.GraphicsView)
     if isinstance(window, pg.GraphicsView):
         views.insert(0, window)
     for widget in views:
         for graphics_item in widget.scene().items():
-            if isinstance(graphics_item, pg.PlotItem) and graphics_item not in items:
+            if id(graphics_item) not in seen:
+                seen.add(id(graphics_item))
                 items.append(graphics_item)
     return items
+
+
+def _plot_items(window: QWidget):
+    return [item for item in _scene_items(window) if isinstance(item, pg.PlotItem)]
+
+
+def _scale_texts(items, factor: float) -> list[tuple]:
+    """Scale the text of pyqtgraph's labels (plot titles, legend entries: a CSS size of their own), text items
+    (change markers' labels, the views' numbers) and legends (their next entries); returns what undoes it."""
+    undo = []
+    for item in items:
+        if isinstance(item, pg.LabelItem):
+            size = item.opts.get("size")
+            font = item.item.font()
+            current = size or (f"{font.pointSizeF():.3g}pt" if font.pointSizeF() > 0 else f"{font.pixelSize()}px")
+            undo.append(("label", item, size))
+            item.setText(item.text, size=_scaled_css_size(current, factor))
+        elif isinstance(item, pg.TextItem):
+            undo.append(("text", item, QFont(item.textItem.font())))
+            item.setFont(_scaled_font(item.textItem.font(), factor))
+        elif isinstance(item, pg.LegendItem):
+            size = item.opts.get("labelTextSize")
+            undo.append(("legend", item, size))
+            item.opts["labelTextSize"] = _scaled_css_size(size or "9pt", factor)
+    for item in items:
+        if isinstance(item, pg.LegendItem):
+            item.updateSize()
+    return undo
+
+
+def _restore_texts(undo: list[tuple]) -> None:
+    for kind, item, value in undo:
+        try:
+            if kind == "label":
+                if value is None:
+                    item.opts.pop("size", None)
+                    item.setText(item.text)
+                else:
+                    item.setText(item.text, size=value)
+            elif kind == "text":
+                item.setFont(value)
+            else:
+                item.opts["labelTextSize"] = value
+                item.updateSize()
+        except RuntimeError:  # deleted meanwhile (a marker of a run that was reset)
+            pass
+
+
+def _scaled_css_size(size: str, factor: float) -> str:
+    """``"9pt"`` × 1.5 → ``"13.5pt"``; pixel sizes likewise; anything else unchanged."""
+    for unit in ("pt", "px"):
+        if size.endswith(unit):
+            try:
+                return f"{float(size[:-len(unit)]) * factor:.3g}{unit}"
+            except ValueError:
+                return size
+    return size
 
 
 def _relayout(axis) -> None:

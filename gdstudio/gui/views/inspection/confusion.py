@@ -5,19 +5,21 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QPen
-from PySide6.QtWidgets import QGraphicsRectItem, QLabel, QVBoxLayout, QWidget
+from PySide6.QtGui import QColor, QFontMetrics, QPen
+from PySide6.QtWidgets import QApplication, QGraphicsRectItem, QLabel, QVBoxLayout, QWidget
 
 from gdstudio.engine.inspect import confusion_matrix, per_class_accuracy
 from gdstudio.gui.views.inspection.common import (CORRECT_COLOUR, PLOT_BACKGROUND, InspectionView, preprocess_rows,
-                                                  short_names, style_plot)
+                                                  style_plot)
 
 HEAT_COLOURS = ("#ffffff", "#c6dbef", "#6baed6", "#2171b5", "#08306b")
 """White to dark blue: a cell's share of its true class."""
 DARK_TEXT_ABOVE = 0.5
+"""Counts on cells darker than this share are written in white."""
 ACCURACY_TEXT_INSIDE = 0.3
 """A per-class accuracy at least this high has its percentage written inside its bar."""
-"""Counts on cells darker than this share are written in white."""
+COLUMN_LABEL_GAP = 6
+"""Pixels between two columns' names, at least; closer names are replaced by class numbers."""
 
 
 class _ClickableImage(pg.ImageItem):
@@ -85,9 +87,13 @@ class ConfusionView(InspectionView):
             style_plot(plot)
             plot.invertY(True)
         self.matrix_plot.setAspectLocked(True)
+        self._column_labels: list[str] | None = None
+        # The columns' width decides between names and numbers under them.
+        self.matrix_plot.getViewBox().sigResized.connect(self._on_matrix_resized)
+        self.matrix_plot.getViewBox().sigRangeChanged.connect(self._on_matrix_resized)
         self.matrix_plot.setLabel("left", "true class")
         self.matrix_plot.setLabel("bottom", "predicted class")
-        self.accuracy_plot.setLabel("bottom", "per-class accuracy")
+        self.accuracy_plot.setLabel("bottom", "accuracy")  # of each row's class; a longer title is cut
         self.accuracy_plot.setYLink(self.matrix_plot)
         self.accuracy_plot.getAxis("left").setStyle(showValues=False)
         self.accuracy_plot.setXRange(-0.06, 1.1, padding=0)
@@ -131,11 +137,35 @@ class ConfusionView(InspectionView):
         if self.dataset is not None:
             self._x_val = preprocess_rows(self.preprocess, self.dataset.X_val)
         self._make_texts(len(info.class_names))
-        names = short_names(info.class_names, 6)
+        self._column_labels = None
+        self._label_classes()
+        count = len(info.class_names)
+        self.matrix_plot.setRange(xRange=(0, count), yRange=(0, count), padding=0.01)
+
+    def _label_classes(self) -> None:
+        """Name each column under it when every name fits its column's width; otherwise number the columns
+        and the rows, and name the rows ("3  Dress"): whole names that overlap, or names cut to "class.", tell
+        no class apart."""
+        if self.info is None:
+            return
+        names = [str(name) for name in self.info.class_names]
+        bottom = self.matrix_plot.getAxis("bottom")
+        metrics = QFontMetrics(bottom.style.get("tickFont") or QApplication.font())
+        pixel_width = self.matrix_plot.getViewBox().viewPixelSize()[0]
+        column_px = 1.0 / pixel_width if pixel_width > 0 else 0.0
+        fits = max(metrics.horizontalAdvance(name) for name in names) + COLUMN_LABEL_GAP <= column_px
+        numbers = [str(c) for c in range(len(names))]
+        columns = names if fits or names == numbers else numbers
+        if columns == self._column_labels:
+            return
+        self._column_labels = columns
+        rows = names if columns is names else [f"{c}  {name}" for c, name in enumerate(names)]
         centres = np.arange(len(names)) + 0.5
-        self.matrix_plot.getAxis("left").setTicks([list(zip(centres, info.class_names))])
-        self.matrix_plot.getAxis("bottom").setTicks([list(zip(centres, names))])
-        self.matrix_plot.setRange(xRange=(0, len(names)), yRange=(0, len(names)), padding=0.01)
+        self.matrix_plot.getAxis("left").setTicks([list(zip(centres, rows))])
+        bottom.setTicks([list(zip(centres, columns))])
+
+    def _on_matrix_resized(self, *_) -> None:
+        self._label_classes()
 
     def _make_texts(self, num_classes: int) -> None:
         for row in self._count_texts:

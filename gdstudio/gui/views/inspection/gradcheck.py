@@ -14,7 +14,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QHBoxLayout, QHeaderView, QLabel, QPushButton, QSpinBox,
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QGridLayout, QHeaderView, QLabel, QPushButton, QSpinBox,
                                QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from gdstudio.config import GRADCHECK_GOOD, GRADCHECK_WRONG
@@ -88,7 +88,9 @@ class GradcheckView(InspectionView):
         self.check_button = QPushButton("Check gradient")
         self.check_button.setObjectName("gradcheckButton")
         self.check_button.setToolTip("Compare the analytic gradient with central differences at the current W")
-        self.all_check = QCheckBox(f"every entry when W and b have ≤ {ALL_ENTRIES_UP_TO}")
+        self.all_check = QCheckBox(f"all entries if ≤ {ALL_ENTRIES_UP_TO:,}")
+        self.all_check.setToolTip(f"Check every entry of W and b when they have {ALL_ENTRIES_UP_TO:,} or fewer; "
+                                  "otherwise a sample of them")
         self.all_check.setObjectName("gradcheckAllCheck")
         self.all_check.setChecked(True)
         self.count_spin = QSpinBox()
@@ -134,12 +136,12 @@ class GradcheckView(InspectionView):
         plot.addItem(self.scatter)
         self.plot_widget.setMinimumHeight(140)
 
-        bar = QHBoxLayout()
-        bar.addWidget(self.check_button)
-        bar.addWidget(self.count_spin)
-        bar.addWidget(self.all_check)
-        bar.addWidget(self.batch_spin)
-        bar.addStretch(1)
+        bar = QGridLayout()  # two rows: the view stays whole in a narrow dock
+        bar.addWidget(self.check_button, 0, 0)
+        bar.addWidget(self.batch_spin, 0, 1)
+        bar.addWidget(self.all_check, 1, 0)
+        bar.addWidget(self.count_spin, 1, 1)
+        bar.setColumnStretch(2, 1)
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.table)
         splitter.addWidget(self.plot_widget)
@@ -150,7 +152,7 @@ class GradcheckView(InspectionView):
         layout.addLayout(bar)
         layout.addWidget(self.summary)
         layout.addWidget(splitter, 1)
-        self.setMinimumSize(460, 320)
+        self.setMinimumHeight(320)  # its width: what its controls need (an explicit one would cut them)
         self.check_button.clicked.connect(self.start_check)
 
     # fed by the main window ---------------------------------------------------------------------------------

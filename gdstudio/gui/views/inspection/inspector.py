@@ -63,6 +63,7 @@ class InspectorView(InspectionView):
     def _build(self) -> None:
         self.strip_label = QLabel()
         self.strip_label.setObjectName("inspectorStripLabel")
+        self.strip_label.setWordWrap(True)  # wraps in a narrow dock rather than being cut
         self.first_button = QPushButton(f"First {STRIP_SIZE}")
         self.first_button.setObjectName("inspectorFirstButton")
         self.first_button.setToolTip(f"List the first {STRIP_SIZE} validation images again")
@@ -150,9 +151,10 @@ class InspectorView(InspectionView):
         typed.addWidget(self.typed_check)
         typed.addWidget(self.scores_edit, 1)
         typed.addWidget(self.label_spin)
-        typed.addSpacing(12)
-        typed.addWidget(QLabel("Plots show:"))
-        typed.addWidget(self.loss_combo)
+        shown = QHBoxLayout()  # a row of its own: one row of all five is wider than the default dock
+        shown.addWidget(QLabel("Plots show:"))
+        shown.addWidget(self.loss_combo)
+        shown.addStretch(1)
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
@@ -172,9 +174,10 @@ class InspectorView(InspectionView):
         layout.addLayout(top)
         layout.addWidget(self.strip)
         layout.addLayout(typed)
+        layout.addLayout(shown)
         layout.addWidget(self.error_label)
         layout.addWidget(splitter, 1)
-        self.setMinimumSize(520, 420)
+        self.setMinimumHeight(420)  # its width: what its parts need (an explicit one would cut them)
 
         self.strip.currentRowChanged.connect(self._on_strip_row_changed)
         self.first_button.clicked.connect(self.show_first)

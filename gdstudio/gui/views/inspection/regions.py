@@ -21,6 +21,8 @@ from gdstudio.kernels import reference
 GRID_RESOLUTION = 128
 POINT_SIZE = 9
 ADDED_POINT_SIZE = 13
+LOSS_LABEL_LINES = 5
+"""The loss read-out's height in lines at least (more where a narrow view wraps it further)."""
 
 
 class _DraggablePoints(pg.ScatterPlotItem):
@@ -91,7 +93,8 @@ class RegionsView(InspectionView):
         self.reset_button = QPushButton("Reset points")
         self.reset_button.setObjectName("regionsResetButton")
         self.reset_button.setToolTip("Back to the training points")
-        hint = QLabel("Drag a point to move it; click the plane to add a point of class")
+        hint = QLabel("Drag a point to move it, or click the plane to add one.")
+        hint.setWordWrap(True)
         self.plot_widget = pg.PlotWidget(background=PLOT_BACKGROUND)
         self.plot_widget.setObjectName("regionsPlot")
         self.plot = self.plot_widget.getPlotItem()
@@ -112,21 +115,39 @@ class RegionsView(InspectionView):
         self.loss_label.setWordWrap(True)
         self.loss_label.setTextFormat(Qt.TextFormat.RichText)
         self.loss_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
-        # A fixed height: a label that grew while a point is dragged would resize the plot under the mouse.
-        self.loss_label.setFixedHeight(5 * self.loss_label.fontMetrics().lineSpacing() + 4)
+        # A fixed height (set for the view's width in resizeEvent): a label that grew while a point is dragged
+        # would resize the plot under the mouse.
+        self.loss_label.setFixedHeight(LOSS_LABEL_LINES * self.loss_label.fontMetrics().lineSpacing() + 4)
 
         bar = QHBoxLayout()
-        bar.addWidget(hint)
+        bar.addWidget(QLabel("New points' class:"))
         bar.addWidget(self.class_combo)
         bar.addStretch(1)
         bar.addWidget(self.reset_button)
         layout = QVBoxLayout(self.content)
         layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(hint)
         layout.addLayout(bar)
         layout.addWidget(self.plot_widget, 1)
         layout.addWidget(self.loss_label)
-        self.setMinimumSize(420, 420)
+        self.plot_widget.setMinimumSize(300, 260)
         self.reset_button.clicked.connect(self.reset_points)
+
+    def resizeEvent(self, event) -> None:  # Qt override
+        super().resizeEvent(event)
+        self._fit_loss_label(shrink=True)
+
+    def _fit_loss_label(self, shrink: bool) -> None:
+        """Tall enough for the read-out at this width (a narrow dock wraps it into more lines), with a line to
+        spare: the longer numbers of a drag then fit without the label, and the plot above it, changing height
+        under the mouse. Only a resize of the view makes it shorter."""
+        label = self.loss_label
+        lines = label.fontMetrics().lineSpacing()
+        width = max(label.width(), self.content.width() - 8)
+        text_height = label.heightForWidth(width)
+        wanted = max(text_height + lines, LOSS_LABEL_LINES * lines + 4)
+        if text_height > label.height() or (shrink and abs(wanted - label.height()) > lines // 2):
+            label.setFixedHeight(wanted)
 
     # fed by the main window ---------------------------------------------------------------------------------
     def on_loaded(self, info) -> None:
@@ -225,8 +246,10 @@ class RegionsView(InspectionView):
                   f"{format_value(float(np.linalg.norm(self.dW)))}, ‖∂L/∂b‖ = "
                   f"{format_value(float(np.linalg.norm(self.db)))}")]
         if self.changed.any():
+            moved = int(self.changed.sum())
             lines.append(f"On the training points as they were: {format_value(self.original_loss)} "
-                         f"({int(self.changed.sum())} points moved or added here; training does not see them)")
+                         f"({moved} point{'' if moved == 1 else 's'} moved or added here; training does not see "
+                         "them)")
         else:
             lines.append("These are the training points; moved or added ones stay in this view (training does not "
                          "see them).")
@@ -235,6 +258,7 @@ class RegionsView(InspectionView):
             f"{format_value(self.dW[c, 1])}), ∂L/∂b = {format_value(self.db[c])}</span>" for c in range(len(W)))
         lines.append(gradients)
         self.loss_label.setText("<br>".join(lines))
+        self._fit_loss_label(shrink=False)
 
     # drawing ----------------------------------------------------------------------------------------------------
     def refresh(self) -> None:

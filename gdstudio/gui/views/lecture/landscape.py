@@ -7,12 +7,12 @@ from collections import deque
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Slot
-from PySide6.QtWidgets import (QDoubleSpinBox, QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from gdstudio.engine.lecture import directions, landscape_1d, landscape_2d
 from gdstudio.gui.views.lecture.base import LectureView
 from gdstudio.gui.views.lecture.jobs import view_batch
+from gdstudio.gui.widgets import ReflowingSplitter
 from gdstudio.kernels import reference
 
 LANDSCAPE_BATCH = 300
@@ -28,6 +28,8 @@ RANDOM_COLOUR = (127, 127, 127)
 DOWN_COLOUR = (31, 119, 180)
 PATH_COLOUR = (255, 127, 14)
 NOW_COLOUR = (214, 39, 40)
+SIDE_BY_SIDE_WIDTH = 640
+"""Narrower than this, the two plots stand one above the other (side by side they would cut their axes' titles)."""
 
 
 def natural_span(x: np.ndarray, *unit_directions: np.ndarray, swing: float = SCORE_SWING) -> float:
@@ -89,7 +91,7 @@ class LandscapeView(LectureView):
 
         self.line_plot = pg.PlotWidget()
         self.line_plot.setObjectName("landscapeLinePlot")
-        self.line_plot.setLabel("bottom", "distance from W along the direction (‖ΔW‖)")
+        self.line_plot.setLabel("bottom", "distance from W (‖ΔW‖)")
         self.line_plot.setLabel("left", "loss")
         self.line_plot.showGrid(x=True, y=True, alpha=0.2)
         legend = self.line_plot.addLegend(offset=(-10, 10))
@@ -130,7 +132,7 @@ class LandscapeView(LectureView):
         form.addWidget(self.zoom_spin)
         form.addWidget(self.direction_button)
         form.addStretch(1)
-        plots = QSplitter(Qt.Orientation.Horizontal)
+        plots = ReflowingSplitter(SIDE_BY_SIDE_WIDTH)  # one above the other in a narrow dock
         plots.addWidget(self.line_plot)
         plots.addWidget(self.plane_plot)
         plots.setSizes([500, 500])

@@ -11,12 +11,12 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import (QDoubleSpinBox, QGridLayout, QLabel, QPushButton,
-                               QSpinBox, QSplitter, QVBoxLayout, QWidget)
+                               QSpinBox, QVBoxLayout, QWidget)
 
 from gdstudio.engine.sweep import sweep
 from gdstudio.gui.views.lecture.base import LectureView
 from gdstudio.gui.views.lecture.jobs import IN_PROCESS, percent
-from gdstudio.gui.widgets import SciSpinBox, format_number
+from gdstudio.gui.widgets import ReflowingSplitter, SciSpinBox, format_number
 
 DEFAULT_TRIALS = 12
 DEFAULT_TRIAL_EPOCHS = 5.0
@@ -25,6 +25,8 @@ LR_SPAN = (1e-3, 3.0)
 REG_SPAN = (1e-2, 1e3)
 BEST_COLOUR = (214, 39, 40)
 ACCURACY_MAP = "viridis"
+SIDE_BY_SIDE_WIDTH = 640
+"""Narrower than this, the two plots stand one above the other."""
 
 
 def default_ranges(lr: float, reg: float) -> tuple[tuple[float, float], tuple[float, float]]:
@@ -125,22 +127,22 @@ class SweepView(LectureView):
         self.best_label.setObjectName("sweepBest")
         self.best_label.setWordWrap(True)
 
-        form = QGridLayout()
+        form = QGridLayout()  # four columns, four rows: whole in the default dock width
         form.addWidget(QLabel("Trials"), 0, 0)
         form.addWidget(self.trials_spin, 0, 1)
-        form.addWidget(QLabel("Epochs each"), 1, 0)
-        form.addWidget(self.epochs_spin, 1, 1)
-        form.addWidget(QLabel("α from"), 0, 2)
-        form.addWidget(self.lr_low, 0, 3)
-        form.addWidget(QLabel("to"), 0, 4)
-        form.addWidget(self.lr_high, 0, 5)
-        form.addWidget(QLabel("λ from"), 1, 2)
-        form.addWidget(self.reg_low, 1, 3)
-        form.addWidget(QLabel("to"), 1, 4)
-        form.addWidget(self.reg_high, 1, 5)
-        form.addWidget(self.start_button, 0, 6, 2, 1)
-        form.setColumnStretch(7, 1)
-        plots = QSplitter(Qt.Orientation.Horizontal)
+        form.addWidget(QLabel("epochs each"), 0, 2)
+        form.addWidget(self.epochs_spin, 0, 3)
+        form.addWidget(QLabel("α from"), 1, 0)
+        form.addWidget(self.lr_low, 1, 1)
+        form.addWidget(QLabel("to"), 1, 2)
+        form.addWidget(self.lr_high, 1, 3)
+        form.addWidget(QLabel("λ from"), 2, 0)
+        form.addWidget(self.reg_low, 2, 1)
+        form.addWidget(QLabel("to"), 2, 2)
+        form.addWidget(self.reg_high, 2, 3)
+        form.addWidget(self.start_button, 3, 0, 1, 2)
+        form.setColumnStretch(4, 1)
+        plots = ReflowingSplitter(SIDE_BY_SIDE_WIDTH)  # the map above the curves in a narrow dock
         plots.addWidget(self.map_plot)
         plots.addWidget(self.curve_plot)
         plots.setSizes([550, 450])

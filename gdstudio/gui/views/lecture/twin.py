@@ -8,16 +8,18 @@ import time
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Slot
-from PySide6.QtWidgets import (QComboBox, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSpinBox, QSplitter,
+from PySide6.QtWidgets import (QComboBox, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSpinBox,
                                QStackedWidget, QVBoxLayout, QWidget)
 
 from gdstudio.config import LOSS_TITLES
 from gdstudio.engine.lecture import run_twins, twin_sessions
 from gdstudio.gui.views.lecture.base import LectureView
 from gdstudio.gui.views.lecture.jobs import IN_PROCESS, TWIN_COLOURS, percent, template_pixmap
-from gdstudio.gui.widgets import SciSpinBox, format_number
+from gdstudio.gui.widgets import ReflowingSplitter, SciSpinBox, format_number
 
 DEFAULT_TWIN_STEPS = 400
+SIDE_BY_SIDE_WIDTH = 640
+"""Narrower than this, the two plots stand one above the other."""
 STEPS_PER_TURN = 10
 WEIGHTS_EVERY_S = 0.3
 """The twins' weights (for the templates) are sent at most this often."""
@@ -115,6 +117,7 @@ class TwinView(LectureView):
             self.difference_combo.addItem(title, key)
         self.values_stack = QStackedWidget()
         self.loss_note = QLabel("first: Multiclass SVM, second: Softmax (same α, λ and batch size)")
+        self.loss_note.setWordWrap(True)
         self.lr_first, self.lr_second = SciSpinBox(), SciSpinBox()
         self.batch_first, self.batch_second = QSpinBox(), QSpinBox()
         for spin in (self.lr_first, self.lr_second):
@@ -177,15 +180,15 @@ class TwinView(LectureView):
         self.templates_box = QWidget()
         self.templates_box.setLayout(templates)
 
-        form = QHBoxLayout()
-        form.addWidget(QLabel("What differs"))
-        form.addWidget(self.difference_combo)
-        form.addWidget(self.values_stack)
-        form.addWidget(QLabel("Steps"))
-        form.addWidget(self.steps_spin)
-        form.addWidget(self.start_button)
-        form.addStretch(1)
-        plots = QSplitter(Qt.Orientation.Horizontal)
+        form = QGridLayout()  # three rows: whole in the default dock width
+        form.addWidget(QLabel("What differs"), 0, 0)
+        form.addWidget(self.difference_combo, 0, 1)
+        form.addWidget(self.values_stack, 1, 0, 1, 3)
+        form.addWidget(QLabel("Steps"), 2, 0)
+        form.addWidget(self.steps_spin, 2, 1)
+        form.addWidget(self.start_button, 2, 2)
+        form.setColumnStretch(3, 1)
+        plots = ReflowingSplitter(SIDE_BY_SIDE_WIDTH)  # one above the other in a narrow dock
         plots.addWidget(self.loss_plot)
         plots.addWidget(self.accuracy_plot)
         layout = QVBoxLayout(self)
