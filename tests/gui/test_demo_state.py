@@ -457,3 +457,25 @@ def test_a_failed_sweep_says_so_in_a_dialog_and_the_log(qtbot, window, located_m
     qtbot.waitUntil(lambda: "ailed" in status.text(), timeout=WAIT_MS)
     assert status.isVisible() and status.minimumSizeHint().width() <= max(status.width(), 1)
     box.close()
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The table behind the buttons
+
+
+def test_the_runs_table_names_every_state_and_leads_only_to_known_states():
+    """Issue 12 items 1 and 9: the run's life is one table (state × event → state, state → enabled actions);
+    Start is allowed while loading (it queues the run) and not after a divergence until α or λ changes."""
+    from gdstudio.gui import controller as table
+    from gdstudio.gui.main_window import START_TEXTS, STATE_TEXTS
+
+    states = {table.NO_SESSION, table.LOADING, table.STARTING, table.READY, table.RUNNING_STATE, table.PAUSED,
+              table.ENDED, table.DIVERGED_STATE, table.BUSY}
+    assert set(table.ENABLED) == states
+    assert all(actions <= set(table.ACTIONS) for actions in table.ENABLED.values())
+    for (state, _event), following in table.NEXT_STATE.items():
+        assert state in states and following in states
+    assert states - {table.BUSY} <= set(START_TEXTS) and states - {table.BUSY} <= set(STATE_TEXTS)
+    assert "start" in table.ENABLED[table.LOADING] and "start" not in table.ENABLED[table.DIVERGED_STATE]
+    assert table.NEXT_STATE[(table.LOADING, "start")] == table.STARTING
+    assert table.NEXT_STATE[(table.STARTING, table.READY)] == table.RUNNING_STATE
