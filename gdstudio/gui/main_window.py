@@ -702,7 +702,8 @@ class MainWindow(QMainWindow):
         self._refresh_datasets()
         if ok:
             self.statusBar().showMessage(f"Downloaded {short_title(name)}", 5000)
-            self.open_dataset(name)
+            if self.confirm_discard(f"Opening {short_title(name)}"):
+                self.open_dataset(name)
         elif message != "cancelled":
             self.show_error(f"Cannot download {short_title(name)}", message)
 

@@ -3,6 +3,9 @@
 Each test clicks, types, presses keys and waits for the event loop, then reads what the window shows: the text of
 visible labels and buttons, whether a button can be pressed, the values in the boxes, the plots' items. None calls
 the window's own redraw or a private member before it looks.
+
+Typed values are committed with Return, as a person often does: under Xvfb with no window manager the window is
+never active, so Tab moves no focus and a box that applies its value when left would keep the old one.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pyqtgraph as pg
 import pytest
-from PySide6.QtCore import QPointF, QTimer
+from PySide6.QtCore import QPointF, Qt, QTimer
 from PySide6.QtWidgets import (QApplication, QDoubleSpinBox, QFileDialog, QLabel, QMessageBox, QPushButton,
                                QSpinBox, QTabBar, QToolButton)
 
@@ -139,7 +142,7 @@ def wait_for_steps(qtbot, window, more_than: int) -> None:
 
 
 def start_long_run(qtbot, window) -> None:
-    type_into(qtbot, epochs_box(window), "100000")
+    type_into(qtbot, epochs_box(window), "100000", commit=Qt.Key.Key_Return)
     click(qtbot, start_button(window))
     wait_for_steps(qtbot, window, 50)
 
@@ -203,7 +206,7 @@ def test_after_divergence_a_lower_alpha_typed_in_lets_the_run_go_on(qtbot, windo
     diverged_at = diverge_on_the_lesson(qtbot, window)
     assert not start_button(window).isEnabled()
     click(qtbot, find(window, QPushButton, "dismissBannerButton"))
-    type_into(qtbot, lr_box(window), "250")
+    type_into(qtbot, lr_box(window), "250", commit=Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: start_button(window).isEnabled(), timeout=WAIT_MS)
     assert state_text(window) != "Diverged"
     click(qtbot, start_button(window))
@@ -275,8 +278,8 @@ def sweeps_in_threads(monkeypatch):
 
 def run_sweep(qtbot, window, trials: int = 3, epochs: str = "1") -> None:
     view = show_view(qtbot, window, "sweepView")
-    type_into(qtbot, find(view, QSpinBox, "sweepTrialsSpin"), str(trials))
-    type_into(qtbot, find(view, QDoubleSpinBox, "sweepEpochsSpin"), epochs)
+    type_into(qtbot, find(view, QSpinBox, "sweepTrialsSpin"), str(trials), commit=Qt.Key.Key_Return)
+    type_into(qtbot, find(view, QDoubleSpinBox, "sweepEpochsSpin"), epochs, commit=Qt.Key.Key_Return)
     click(qtbot, find(view, QPushButton, "sweepStartButton"))
 
 
@@ -294,7 +297,7 @@ def test_the_sweeps_best_point_can_be_clicked_and_its_values_show_in_the_boxes(q
     qtbot.waitUntil(lambda: "training" in view.curve_plot.getPlotItem().titleLabel.text
                     or "validation" in view.curve_plot.getPlotItem().titleLabel.text, timeout=WAIT_MS)
     # the chosen point, ringed now, can be clicked again
-    type_into(qtbot, lr_box(window), "1")
+    type_into(qtbot, lr_box(window), "1", commit=Qt.Key.Key_Return)
     click_in_plot(qtbot, view.map_plot, x, y)
     qtbot.waitUntil(lambda: lr_box(window).value() == pytest.approx(10 ** x, rel=1e-3), timeout=WAIT_MS)
 
@@ -306,7 +309,7 @@ def test_the_sweeps_best_point_can_be_clicked_and_its_values_show_in_the_boxes(q
 def test_reset_after_continue_keeps_the_epochs_field(qtbot, window):
     """Issue 12 item 12: Continue twice, then Reset: the Epochs field still says what the person typed, and the
     next run is that long."""
-    type_into(qtbot, epochs_box(window), "2")
+    type_into(qtbot, epochs_box(window), "2", commit=Qt.Key.Key_Return)
     click(qtbot, start_button(window))
     qtbot.waitUntil(lambda: state_text(window) == "Finished", timeout=RUN_TIMEOUT_MS)
     for target in (4.0, 6.0):
