@@ -55,7 +55,8 @@ class DivergenceBanner(QFrame):
     def show_divergence(self, record: Progress) -> None:
         """Show the banner for a record whose status is ``diverged``."""
         self.diverged_lr = record.lr
-        self.message_label.setText(f"<b>Training diverged and is paused.</b> {plain_message(record.message)} "
+        message = plain_message(record.message).rstrip(".")
+        self.message_label.setText(f"<b>Training diverged and is paused.</b> {message}. "
                                    "Or type a smaller α (or λ) and press Start.")
         self.resume_button.setText("Lower α and resume")
         self.resume_button.setToolTip(
