@@ -677,12 +677,17 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def _on_rebuild_requested(self) -> None:
-        if self.controller.info is None or self.controller.running:
+        info = self.controller.info
+        if info is None or self.controller.running:
             return
         try:
             config = self.controls.config()
         except ConfigError as exc:
             self.show_error("Value out of range", str(exc))
+            return
+        if not self.confirm_discard("A new strategy, backend or input scaling"):
+            kept = {name: getattr(info.config, name) for name in ("strategy", "backend", "preprocess")}
+            self.controls.show_config(config.replace(**kept))  # the boxes go back to the run that is kept
             return
         self.controller.load(config, self._data_path_for(config.dataset))
 
