@@ -358,28 +358,40 @@ def test_a_lesson_on_a_fresh_run_asks_nothing(qtbot, window):
     assert questions(seen) == []
 
 
-def test_another_strategy_after_some_steps_asks_before_discarding_the_run(qtbot, window):
-    """Issue 12 item 16: a strategy chosen for a paused run (which needs a new session) asks first; Cancel keeps
-    the run and puts the strategy box back."""
-    from PySide6.QtWidgets import QComboBox
-
-    for _ in range(3):
-        click(qtbot, find(window, QPushButton, "stepButton"))
-    qtbot.waitUntil(lambda: state_text(window) == "Paused" and window.controller.last_progress.step == 3,
-                    timeout=WAIT_MS)
-    combo = find(window, QComboBox, "strategyCombo")
-    before = combo.currentText()
-    seen: list = []
-    answer_next_box(qtbot, "Cancel", seen)
-    click(qtbot, combo)  # the list opens; the person clicks the next entry
+def pick_next_entry(qtbot, combo) -> None:
+    """Open ``combo``'s list with a click and click the entry below the current one."""
+    click(qtbot, combo)
     popup = combo.view()
     qtbot.waitUntil(popup.isVisible, timeout=WAIT_MS)
     qtbot.wait(QApplication.doubleClickInterval() + 100)  # a list ignores a release this soon after it opened
     entry = popup.model().index(combo.currentIndex() + 1, 0)
     click(qtbot, popup.viewport(), pos=popup.visualRect(entry).center())
+
+
+def step_three_times(qtbot, window) -> None:
+    for _ in range(3):
+        click(qtbot, find(window, QPushButton, "stepButton"))
+    qtbot.waitUntil(lambda: state_text(window) == "Paused" and window.controller.last_progress.step == 3,
+                    timeout=WAIT_MS)
+
+
+@pytest.mark.parametrize("name", ["strategyCombo", "datasetCombo"])
+def test_another_strategy_or_data_set_after_some_steps_asks_before_discarding_the_run(qtbot, window, name):
+    """Issue 12 item 16: a strategy or data set chosen for a paused run (both need a new session) asks first;
+    Cancel keeps the run and puts the box back."""
+    from PySide6.QtWidgets import QComboBox
+
+    step_three_times(qtbot, window)
+    combo = find(window, QComboBox, name)
+    before = combo.currentText()
+    seen: list = []
+    answer_next_box(qtbot, "Cancel", seen)
+    pick_next_entry(qtbot, combo)
     qtbot.waitUntil(lambda: bool(questions(seen)), timeout=WAIT_MS)
     qtbot.waitUntil(lambda: combo.currentText() == before, timeout=WAIT_MS)
+    qtbot.wait(300)
     assert state_text(window) == "Paused" and window.controller.last_progress.step == 3
+    assert window.controller.info.dataset == "digits"
 
 
 @pytest.fixture
