@@ -288,6 +288,8 @@ class ControlsPanel(QWidget):
         """Show live values asked of the training elsewhere (``{"lr"|"reg"|"batch_size"|"loss": value}``), without
         emitting anything; a value of the same name still waiting to be sent gives way to it."""
         for name, value in changes.items():
+            if name in ("lr", "reg", "batch_size", "loss") and self.value(name) == value:
+                continue  # the form's own change coming back (a slider being dragged must not be moved)
             if name == "lr":
                 self.lr.set_value(float(value))
             elif name == "reg":

@@ -98,8 +98,8 @@ def session_info(session, source: str, folder: str | None = None, with_history: 
         mean=np.array(session.preprocess.mean, copy=True), scale=float(session.preprocess.scale),
         backend=session.backend.name, step=session.step, epoch=float(session.epoch), status=session.status,
         lr=float(session.lr), reg=float(session.reg), batch_size=int(session.batch_size), loss=session.loss,
-        folder=folder, data_path=None if data_path is None else str(data_path), history=history, changes=tuple(session.history.changes), weights=session.weights(),
-        data=dataset)
+        folder=folder, data_path=None if data_path is None else str(data_path), history=history,
+        changes=tuple(session.history.changes), weights=session.weights(), data=dataset)
 
 
 def describe_error(exc: BaseException) -> str:

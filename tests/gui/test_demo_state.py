@@ -453,7 +453,7 @@ def test_locating_a_data_set_mid_run_asks_before_discarding_the_run(qtbot, windo
 
 @pytest.fixture
 def located_mnist(qtbot, window, monkeypatch, tmp_path):
-    """The window on a small MNIST-format folder opened with File → Data sets → Locate MNIST handwritten digits folder…"""
+    """The window on a small MNIST-format folder opened with File → Data sets → Locate … folder."""
     from tests.data.fake_data_files import write_idx_folder
 
     folder = tmp_path / "my-mnist"
