@@ -383,10 +383,13 @@ class TrainingThread(QThread):
         from gdstudio.engine.recovery import stable_lr
 
         session = self._require_session()
+        if lr is None and session.status != DIVERGED:  # a typed α already made the run resumable: go on with it
+            self._do_train(None)
+            return
         best = self._best_weights()
         if lr is None:
             lr = session.lr / 10.0
-            if session.status == DIVERGED and session.strategy == "sgd":
+            if session.strategy == "sgd":
                 lr, _ = stable_lr(session, best if best is not None else session.weights(), session.lr)
             self.resumed.emit(lr)
         session.resume_after_divergence(lr, weights=best)
