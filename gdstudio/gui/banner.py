@@ -1,4 +1,9 @@
-"""The divergence banner: where and why a run blew up, and one click to lower α and carry on."""
+"""The divergence banner: where and why a run blew up, and one click to lower α and carry on.
+
+The click does not just divide α by ten: ten times too large often still bounces (the "α too large" lesson's
+α = 2,500 ends at 45 % accuracy), so the training thread tries α/10, α/100, … from the weights kept and goes on
+with the one that learns (:func:`~gdstudio.engine.recovery.stable_lr`). If the run diverges again, the banner
+comes back."""
 
 from __future__ import annotations
 
@@ -6,10 +11,8 @@ from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from gdstudio.engine.progress import Progress
+from gdstudio.engine.recovery import LR_FACTOR, TRIAL_STEPS
 from gdstudio.gui.widgets import format_number
-
-LR_FACTOR = 0.1
-""""Lower α" divides it by ten, as the engine's message suggests."""
 
 
 def plain_message(message: str) -> str:
@@ -22,11 +25,12 @@ class DivergenceBanner(QFrame):
 
     Signals
     -------
-    resume_requested(float)
-        The new α; the run goes back to the best weights it had and trains on.
+    resume_requested()
+        "Lower α and resume": the run goes back to the best weights it had and trains on with an α that the
+        training thread finds stable.
     """
 
-    resume_requested = Signal(float)
+    resume_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -45,20 +49,24 @@ class DivergenceBanner(QFrame):
         layout.addWidget(self.message_label, 1)
         layout.addWidget(self.resume_button)
         layout.addWidget(self.dismiss_button)
-        self.suggested_lr: float | None = None
+        self.diverged_lr: float | None = None
         self.hide()
 
     def show_divergence(self, record: Progress) -> None:
         """Show the banner for a record whose status is ``diverged``."""
-        self.suggested_lr = record.lr * LR_FACTOR
-        self.message_label.setText(f"<b>Training diverged and is paused.</b> {plain_message(record.message)}")
-        self.resume_button.setText(f"Lower α to {format_number(self.suggested_lr)} and resume")
-        self.resume_button.setToolTip("Go back to the weights with the lowest loss seen, set α ten times lower, "
-                                      "and train on")
+        self.diverged_lr = record.lr
+        message = plain_message(record.message).rstrip(".")
+        self.message_label.setText(f"<b>Training diverged and is paused.</b> {message}. "
+                                   "Or type a smaller α (or λ) and press Start.")
+        self.resume_button.setText("Lower α and resume")
+        self.resume_button.setToolTip(
+            f"Go back to the weights with the lowest loss seen, try α = {format_number(record.lr / LR_FACTOR)}, "
+            f"{format_number(record.lr / LR_FACTOR ** 2)}, … for {TRIAL_STEPS} steps each from them, and train on "
+            "with the one that lowers the loss most")
         self.show()
 
     @Slot()
     def _on_resume(self) -> None:
-        if self.suggested_lr is not None:
+        if self.diverged_lr is not None:
             self.hide()
-            self.resume_requested.emit(self.suggested_lr)
+            self.resume_requested.emit()

@@ -21,6 +21,37 @@ GIL_SWITCH_INTERVAL_S = 0.0005
 """While the training thread runs Python between kernel calls, the GUI thread waits up to the interpreter's switch
 interval (5 ms by default) each time it needs the GIL back, and painting a plot needs it dozens of times (every
 pyqtgraph item paints in Python): 5 ms × 30 items made 150 ms stalls. A shorter interval bounds them."""
+STARTING = "starting"
+"""The GUI's own state: a data set is loading and Start was pressed; the run starts when loading ends."""
+
+# One table for a run's life (STYLE.md): what each state lets a person do, and where the commands lead at once
+# (the training thread then confirms or corrects the state). A command missing from a state's row does nothing.
+ACTIONS = ("start", "pause", "step", "reset", "open", "save")
+ENABLED: dict[str, frozenset] = {
+    NO_SESSION: frozenset(),
+    LOADING: frozenset({"start"}),  # queues the run: it starts when loading ends
+    STARTING: frozenset({"start"}),  # a second press takes the queued run back
+    READY: frozenset({"start", "step", "reset", "open", "save"}),
+    RUNNING_STATE: frozenset({"start", "pause", "reset", "open", "save"}),  # start = pause while running
+    PAUSED: frozenset({"start", "step", "reset", "open", "save"}),
+    ENDED: frozenset({"start", "reset", "open", "save"}),  # start = continue for the Epochs field's length
+    DIVERGED_STATE: frozenset({"reset", "open", "save"}),  # a new α or λ (or the banner) makes it PAUSED
+    BUSY: frozenset(),
+}
+NEXT_STATE: dict[tuple[str, str], str] = {
+    (NO_SESSION, "load"): LOADING, (READY, "load"): LOADING, (RUNNING_STATE, "load"): LOADING,
+    (PAUSED, "load"): LOADING, (ENDED, "load"): LOADING, (DIVERGED_STATE, "load"): LOADING,
+    (LOADING, "load"): LOADING, (STARTING, "load"): STARTING,
+    (LOADING, "start"): STARTING, (STARTING, "start"): LOADING,
+    (READY, "start"): RUNNING_STATE, (PAUSED, "start"): RUNNING_STATE, (ENDED, "start"): RUNNING_STATE,
+    (RUNNING_STATE, "start"): PAUSED, (RUNNING_STATE, "pause"): PAUSED,
+    (DIVERGED_STATE, "resume"): RUNNING_STATE,
+    # news from the thread while a run is queued: loading goes on, or it ended and the run starts
+    (STARTING, LOADING): STARTING, (STARTING, READY): RUNNING_STATE, (STARTING, PAUSED): RUNNING_STATE,
+    (STARTING, ENDED): RUNNING_STATE,
+}
+"""``(state, event) -> state``; events are commands (``"load"``, ``"start"``, ...) or the thread's state news.
+A pair not listed leads to the thread's news itself (it knows best), or leaves a command's state unchanged."""
 SHUTDOWN_TIMEOUT_MS = 15_000
 """How long closing the window waits for the training thread: one chunk (~30 ms) in the usual case, but a data set
 that is loading or a kernel that is compiling cannot be interrupted."""
@@ -33,7 +64,11 @@ class TrainingController(QObject):
     -------
     loaded(SessionInfo), progressed(tuple of Progress), ended(Progress), state_changed(str), saved(str),
     failed(str, str, str), backends_checked(str)
-        As the thread's, re-emitted in the GUI thread after the controller has updated its own fields.
+        As the thread's, re-emitted in the GUI thread after the controller has updated its own fields
+        (``state_changed`` also carries the GUI's own ``STARTING``; ``failed`` also a view's failure, ``"view"``).
+    settings_requested(dict)
+        ``{"lr"|"reg"|"batch_size"|"loss": value}`` asked of the training by anyone (a view, the banner's
+        choice of α), so that the window's boxes show the values in force.
     """
 
     loaded = Signal(object)
@@ -43,6 +78,7 @@ class TrainingController(QObject):
     saved = Signal(str)
     failed = Signal(str, str, str)
     backends_checked = Signal(str)
+    settings_requested = Signal(dict)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -51,6 +87,7 @@ class TrainingController(QObject):
         self.last_final: Progress | None = None
         self.state = NO_SESSION
         self.cuda_reason: str | None = None
+        self._queued_start: tuple[float | None] | None = None  # (extend_epochs,) of a Start pressed while loading
         self._thread = TrainingThread()
         # Methods of this GUI-thread object, never lambdas: Qt then queues each signal into the GUI thread.
         self._thread.loaded.connect(self._on_loaded)
@@ -60,6 +97,7 @@ class TrainingController(QObject):
         self._thread.saved.connect(self._on_saved)
         self._thread.failed.connect(self._on_failed)
         self._thread.backends_checked.connect(self._on_backends_checked)
+        self._thread.resumed.connect(self._on_resumed)
         if sys.getswitchinterval() > GIL_SWITCH_INTERVAL_S:
             sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
         self._thread.start()
@@ -81,25 +119,42 @@ class TrainingController(QObject):
     @property
     def ready(self) -> bool:
         """A session is there and nothing is loading."""
-        return self.info is not None and self.state not in (LOADING, BUSY, NO_SESSION)
+        return self.info is not None and self.state not in (LOADING, STARTING, BUSY, NO_SESSION)
+
+    def can(self, action: str) -> bool:
+        """Whether ``action`` (one of ``ACTIONS``) may be done now (the buttons and menu entries follow this)."""
+        return action in ENABLED.get(self.state, frozenset())
+
+    @property
+    def steps_done(self) -> int:
+        """Steps of the current run: what would be lost if it were replaced."""
+        if self.last_progress is not None:
+            return self.last_progress.step
+        return self.info.step if self.info is not None else 0
 
     def load(self, config: TrainConfig, data_path=None, dataset=None) -> None:
         self._thread.load(config, data_path, dataset)
+        self._command("load")
 
     def open_run(self, folder, data_paths: dict | None = None) -> None:
         self._thread.open_run(folder, data_paths)
+        self._command("load")
 
     def save_run(self, folder) -> None:
         self._thread.save_run(folder)
 
     def start(self, extend_epochs: float | None = None) -> None:
-        self._thread.train(extend_epochs)
-        self._set_state(RUNNING_STATE)  # at once, so a second click means Pause; the thread confirms
+        if self.state == LOADING:  # honoured when loading ends
+            self._queued_start = (extend_epochs,)
+        elif self.state == STARTING:
+            self._queued_start = None
+        else:
+            self._thread.train(extend_epochs)
+        self._command("start")  # at once, so a second click means Pause; the thread confirms
 
     def pause(self) -> None:
         self._thread.pause()
-        if self.state == RUNNING_STATE:
-            self._set_state(PAUSED)
+        self._command("pause")
 
     def toggle(self, extend_epochs: float | None = None) -> None:
         if self.running:
@@ -110,11 +165,14 @@ class TrainingController(QObject):
     def single_step(self) -> None:
         self._thread.single_step()
 
-    def reset(self, seed: int | None = None) -> None:
-        self._thread.reset(seed)
+    def reset(self, seed: int | None = None, epochs: float | None = None) -> None:
+        """A new random W from ``seed``; ``epochs``: the run's length from now on (the Epochs field), not the
+        target that Continue had moved on."""
+        self._thread.reset(seed, epochs)
 
     def request(self, **changes) -> None:
         self._thread.request(**changes)
+        self.settings_requested.emit(dict(changes))
 
     def set_epochs(self, epochs: float) -> None:
         self._thread.set_epochs(epochs)
@@ -122,9 +180,18 @@ class TrainingController(QObject):
     def set_pace(self, steps_per_second: float | None) -> None:
         self._thread.set_pace(steps_per_second)
 
-    def resume_diverged(self, lr: float) -> None:
+    def resume_diverged(self, lr: float | None = None) -> None:
+        """After a divergence: back to the best weights and train on with ``lr``, or (``None``) with the largest
+        of α/10, α/100, … that a short trial from those weights finds stable (the thread reports its choice)."""
         self._thread.resume_diverged(lr)
-        self._set_state(RUNNING_STATE)
+        self._command("resume")
+
+    def report_error(self, what: str, message: str, details: str = "") -> None:
+        """A failure outside the training thread (a view's job) that the person must hear of: ``failed``."""
+        self.failed.emit(what, message, details)
+
+    def _command(self, event: str) -> None:
+        self._set_state(NEXT_STATE.get((self.state, event), self.state))
 
     def shutdown(self, timeout_ms: int = SHUTDOWN_TIMEOUT_MS) -> bool:
         """Stop the thread after its chunk in progress and wait for it; True when it has finished."""
@@ -160,7 +227,17 @@ class TrainingController(QObject):
 
     @Slot(str)
     def _on_state_changed(self, state: str) -> None:
-        self._set_state(state)
+        following = NEXT_STATE.get((self.state, state), state)
+        if self.state == STARTING and following == RUNNING_STATE and self._queued_start is not None:
+            (extend_epochs,), self._queued_start = self._queued_start, None
+            self._thread.train(extend_epochs)
+        elif self.state == STARTING and following != STARTING:  # neither loading nor loaded: e.g. diverged
+            self._queued_start = None
+        self._set_state(following)
+
+    @Slot(float)
+    def _on_resumed(self, lr: float) -> None:
+        self.settings_requested.emit({"lr": lr})
 
     @Slot(str)
     def _on_saved(self, folder: str) -> None:
@@ -168,6 +245,10 @@ class TrainingController(QObject):
 
     @Slot(str, str, str)
     def _on_failed(self, what: str, message: str, details: str) -> None:
+        if what in ("load", "open"):
+            self._queued_start = None  # the run pressed for is not there; the thread's next state says what is
+            if self.state == STARTING:
+                self._set_state(LOADING)
         self.failed.emit(what, message, details)
 
     @Slot(str)
@@ -191,4 +272,4 @@ def _shutdown_at_exit(reference) -> None:
 
 
 __all__ = ["TrainingController", "NO_SESSION", "LOADING", "READY", "RUNNING_STATE", "PAUSED", "ENDED",
-           "DIVERGED_STATE", "BUSY"]
+           "DIVERGED_STATE", "BUSY", "STARTING", "ACTIONS", "ENABLED", "NEXT_STATE"]

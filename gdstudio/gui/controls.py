@@ -242,37 +242,67 @@ class ControlsPanel(QWidget):
 
     def show_session(self, info) -> None:
         """Fill the form from a :class:`~gdstudio.gui.worker.SessionInfo`, without emitting anything."""
-        config = info.config
-        self.current_dataset = info.dataset
         self.present[info.dataset] = True
         self.refresh_datasets(self.present)
-        defaults = DATASETS[info.dataset].defaults if info.dataset in DATASETS else {}
-        lr_default = defaults.get("lr", config.lr)
-        reg_default = defaults.get("reg", config.reg) or 1e-4
-        self.lr.set_span(lr_default * 10.0 ** -LR_DECADES_BELOW, lr_default * 10.0 ** LR_DECADES_ABOVE, MAX_LR)
-        self.reg.set_span(reg_default * 10.0 ** -REG_DECADES_BELOW,
-                          min(reg_default * 10.0 ** REG_DECADES_ABOVE, REG_RANGE[1]), REG_RANGE[1])
         self.batch_spin.setMaximum(max(1, min(info.sizes[0], MAX_BATCH_SIZE)))
-        epochs = config.epochs if config.epochs is not None else defaults.get("epochs", 10)
-        with _quiet(self.dataset_combo, self.loss_combo, self.batch_spin, self.epochs_spin, self.seed_spin,
-                    self.strategy_combo, self.backend_combo, self.preprocess_combo):
-            self.dataset_combo.setCurrentIndex(max(0, self.dataset_combo.findData(info.dataset)))
-            self.loss_combo.setCurrentIndex(self.loss_combo.findData(info.loss))
-            self.batch_spin.setValue(info.batch_size)
-            self.epochs_spin.setValue(float(epochs))
-            self.seed_spin.setValue(int(config.seed) % 2**31)
-            self.strategy_combo.setCurrentIndex(self.strategy_combo.findData(config.strategy))
-            self.backend_combo.setCurrentIndex(self.backend_combo.findData(config.backend))
-            self.preprocess_combo.setCurrentIndex(self.preprocess_combo.findData(config.preprocess))
-        self.lr.set_value(info.lr)
-        self.reg.set_value(info.reg)
-        self._pending_live.clear()
-        self._live_timer.stop()
+        self.show_config(info.config, lr=info.lr, reg=info.reg, batch_size=info.batch_size, loss=info.loss)
         N_train, N_val, N_test = info.sizes
         shape = "×".join(str(n) for n in info.image_shape) if info.image_shape else f"{info.num_features} values"
         self.dataset_label.setText(f"{N_train:,} train · {N_val:,} validation · {N_test:,} test · "
                                    f"{len(info.class_names)} classes · {shape} ({info.num_features:,} inputs)")
         self._show_preprocessing(info)
+
+    def show_config(self, config: TrainConfig, **in_force) -> None:
+        """Show ``config`` (its ``None`` fields filled with the data set's defaults) without emitting anything:
+        from the first paint, while its data set still loads, the boxes show the settings it will train with,
+        never the boxes' minimum values. ``in_force``: ``lr``, ``reg``, ``batch_size``, ``loss`` of a session
+        whose live values differ from its config."""
+        values = {"lr": config.lr, "reg": config.reg, "batch_size": config.batch_size, "loss": config.loss,
+                  **in_force}
+        self.current_dataset = config.dataset
+        defaults = DATASETS[config.dataset].defaults if config.dataset in DATASETS else {}
+        lr_default = defaults.get("lr", values["lr"])
+        reg_default = defaults.get("reg", values["reg"]) or 1e-4
+        self.lr.set_span(lr_default * 10.0 ** -LR_DECADES_BELOW, lr_default * 10.0 ** LR_DECADES_ABOVE, MAX_LR)
+        self.reg.set_span(reg_default * 10.0 ** -REG_DECADES_BELOW,
+                          min(reg_default * 10.0 ** REG_DECADES_ABOVE, REG_RANGE[1]), REG_RANGE[1])
+        epochs = config.epochs if config.epochs is not None else defaults.get("epochs", 10)
+        with _quiet(self.dataset_combo, self.loss_combo, self.batch_spin, self.epochs_spin, self.seed_spin,
+                    self.strategy_combo, self.backend_combo, self.preprocess_combo):
+            if values["batch_size"] > self.batch_spin.maximum():  # the last data set's size; its own comes later
+                self.batch_spin.setMaximum(MAX_BATCH_SIZE)
+            self.dataset_combo.setCurrentIndex(max(0, self.dataset_combo.findData(config.dataset)))
+            self.loss_combo.setCurrentIndex(self.loss_combo.findData(values["loss"]))
+            self.batch_spin.setValue(values["batch_size"])
+            self.epochs_spin.setValue(float(epochs))
+            self.seed_spin.setValue(int(config.seed) % 2**31)
+            self.strategy_combo.setCurrentIndex(self.strategy_combo.findData(config.strategy))
+            self.backend_combo.setCurrentIndex(self.backend_combo.findData(config.backend))
+            self.preprocess_combo.setCurrentIndex(self.preprocess_combo.findData(config.preprocess))
+        self.lr.set_value(values["lr"])
+        self.reg.set_value(values["reg"])
+        self._pending_live.clear()
+        self._live_timer.stop()
+
+    def show_values(self, changes: dict) -> None:
+        """Show live values asked of the training elsewhere (``{"lr"|"reg"|"batch_size"|"loss": value}``), without
+        emitting anything; a value of the same name still waiting to be sent gives way to it."""
+        for name, value in changes.items():
+            if name in ("lr", "reg", "batch_size", "loss") and self.value(name) == value:
+                continue  # the form's own change coming back (a slider being dragged must not be moved)
+            if name == "lr":
+                self.lr.set_value(float(value))
+            elif name == "reg":
+                self.reg.set_value(float(value))
+            elif name == "batch_size":
+                with _quiet(self.batch_spin):
+                    self.batch_spin.setValue(int(value))
+            elif name == "loss":
+                with _quiet(self.loss_combo):
+                    self.loss_combo.setCurrentIndex(self.loss_combo.findData(value))
+            else:
+                continue
+            self._pending_live.pop(name, None)
 
     def _show_preprocessing(self, info) -> None:
         if info.config.preprocess == "unit":

@@ -21,9 +21,10 @@ from gdstudio import __version__
 from gdstudio.config import LOSS_TITLES, ConfigError, GDStudioError, TrainConfig
 from gdstudio.data.registry import DATASETS, dataset_status
 from gdstudio.engine.progress import DIVERGED, OK, Progress
+from gdstudio.engine.session import dataset_defaults
 from gdstudio.gui.banner import DivergenceBanner
 from gdstudio.gui.controller import (DIVERGED_STATE, ENDED, LOADING, NO_SESSION, PAUSED, READY, RUNNING_STATE,
-                                     TrainingController)
+                                     STARTING, TrainingController)
 from gdstudio.gui.controls import ControlsPanel, short_title
 from gdstudio.gui.curves import REDRAW_BUSY_FRACTION, REDRAW_IDLE_FRACTION, CurvesView, KeptRunsPanel
 from gdstudio.gui.datasets import DownloadDialog
@@ -42,9 +43,9 @@ from gdstudio.gui.worker import SessionInfo
 pg.setConfigOptions(background="w", foreground="k", antialias=False)
 
 START_TEXTS = {READY: "Start", RUNNING_STATE: "Pause", PAUSED: "Resume", ENDED: "Continue",
-               DIVERGED_STATE: "Start", LOADING: "Start", NO_SESSION: "Start"}
+               DIVERGED_STATE: "Start", LOADING: "Start", NO_SESSION: "Start", STARTING: "Starting…"}
 STATE_TEXTS = {NO_SESSION: "No data set loaded", LOADING: "Loading…", READY: "Ready", RUNNING_STATE: "Training",
-               PAUSED: "Paused", ENDED: "Finished", DIVERGED_STATE: "Diverged"}
+               PAUSED: "Paused", ENDED: "Finished", DIVERGED_STATE: "Diverged", STARTING: "Loading…"}
 DEFAULT_WINDOW_SIZE = (1640, 960)
 """The window's first size where the screen has room for it (smaller screens get their available area)."""
 RATE_WINDOW_S = 1.0
@@ -234,9 +235,14 @@ class MainWindow(QMainWindow):
         self.view_docks["inspectorView"].raise_()
         self.views["inspectorView"].show_cell(true_class, predicted, indices)
 
-    def apply_lesson(self, config: TrainConfig) -> None:
-        """Load a lesson's settings as a new run (the caption is shown by the lessons menu)."""
+    def apply_lesson(self, config: TrainConfig) -> bool:
+        """Load a lesson's settings as a new run (the caption is shown by the lessons menu); asks first when that
+        throws a trained run away. False when the person keeps the run."""
+        if not self.confirm_discard("The lesson"):
+            return False
+        self.controls.show_config(config.with_defaults(dataset_defaults(config.dataset)))
         self.controller.load(config, data_path=self._data_path_for(config.dataset))
+        return True
 
     def _configure_tab_bars(self) -> None:
         """Whole titles and scroll arrows, not ten titles cut to "Cl…". QMainWindow makes a new tab bar whenever
@@ -385,6 +391,7 @@ class MainWindow(QMainWindow):
         controller.saved.connect(self._on_saved)
         controller.failed.connect(self._on_failed)
         controller.backends_checked.connect(self._on_backends_checked)
+        controller.settings_requested.connect(self._on_settings_requested)
         for view in self.views.values():
             controller.loaded.connect(view.on_loaded)
             controller.progressed.connect(view.on_progress)
@@ -399,7 +406,7 @@ class MainWindow(QMainWindow):
         controls.epochs_changed.connect(self._on_epochs_changed)
         controls.pace_changed.connect(self._on_pace_changed)
         controls.rebuild_requested.connect(self._on_rebuild_requested)
-        controls.dataset_chosen.connect(self.open_dataset)
+        controls.dataset_chosen.connect(self._on_dataset_chosen)
         controls.dataset_missing.connect(self._on_dataset_missing)
         controls.get_requested.connect(self.download_dataset)
         controls.locate_requested.connect(self.choose_data_path)
@@ -411,7 +418,8 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def toggle_training(self) -> None:
-        if not self.controller.ready and not self.controller.running:
+        """Start, pause, resume or continue; while a data set loads, start the run once it has loaded."""
+        if not self.controller.can("start"):
             return
         self.controls.flush_live()  # a value still being typed or dragged applies before the run goes on
         if not self.controller.running:
@@ -420,16 +428,33 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def single_step(self) -> None:
-        if self.controller.ready and not self.controller.running:
+        if self.controller.can("step"):
             self.controls.flush_live()
             self.controller.single_step()
 
     @Slot()
     def reset_run(self) -> None:
-        if self.controller.info is None:
+        """A new random W from the seed, for a run as long as the Epochs field says (Continue moved the old
+        run's end on; the next run must not be three times longer for it)."""
+        if self.controller.info is None or not self.controller.can("reset"):
             return
         self.controls.flush_live()
-        self.controller.reset(seed=self.controls.value("seed"))
+        self.controller.reset(seed=self.controls.value("seed"), epochs=self.controls.value("epochs"))
+
+    def confirm_discard(self, what: str) -> bool:
+        """Ask before ``what`` (e.g. "Opening a run") replaces a run that has trained; True: go ahead."""
+        steps = self.controller.steps_done
+        if self.controller.info is None or steps == 0:
+            return True
+        box = QMessageBox(QMessageBox.Icon.Question, "Discard the current run?",
+                          f"{what} replaces the current run. Its {steps:,} steps of training (curves and weights) "
+                          "will be discarded unless you save it first (File → Save run).", parent=self)
+        box.setObjectName("discardRunDialog")
+        discard = box.addButton("Discard run", QMessageBox.ButtonRole.DestructiveRole)
+        keep = box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(keep)
+        box.exec()
+        return box.clickedButton() is discard
 
     @Slot()
     def keep_run(self) -> None:
@@ -446,7 +471,13 @@ class MainWindow(QMainWindow):
         except ConfigError:
             config = TrainConfig(dataset=name)
         self._loading = name
+        self.controls.show_config(config.with_defaults(dataset_defaults(name)))  # from the first paint
         self.controller.load(config, self._data_path_for(name))
+
+    @Slot(str)
+    def _on_dataset_chosen(self, name: str) -> None:
+        if self.confirm_discard("Another data set"):
+            self.open_dataset(name)
 
     def open_run(self, folder) -> None:
         """Open a saved run folder: its curves, weights and settings replace the current run."""
@@ -481,6 +512,7 @@ class MainWindow(QMainWindow):
         except ConfigError:
             config = TrainConfig(dataset=name)
         self._loading = name
+        self.controls.show_config(config.with_defaults(dataset_defaults(name)))
         self.controller.load(config, str(path))
 
     # Dialog front ends -----------------------------------------------------------------------------------------
@@ -488,7 +520,7 @@ class MainWindow(QMainWindow):
     @Slot()
     def choose_run_to_open(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Open run folder", self._last_folder())
-        if folder:
+        if folder and self.confirm_discard("Opening a run"):
             self.prefs.set("files/last_folder", str(Path(folder).parent))
             self.open_run(folder)
 
@@ -542,7 +574,7 @@ class MainWindow(QMainWindow):
         else:
             path, _ = QFileDialog.getOpenFileName(self, title, self._last_folder(),
                                                   "Archives (*.tar.gz *.tgz *.tar *.gz *.zip);;All files (*)")
-        if path:
+        if path and self.confirm_discard(f"Opening {short_title(name)}"):
             self.use_data_path(name, path)
 
     @Slot(str)
@@ -635,17 +667,19 @@ class MainWindow(QMainWindow):
             self._rate_meter.clear()
             if self.controller.last_progress is not None:
                 self._show_status(self.controller.last_progress)  # the throttled status may lag behind
-        busy = state in (LOADING, NO_SESSION)
+        can = self.controller.can  # the run's table (controller.ENABLED) says what may be done in each state
         self.start_button.setText(START_TEXTS.get(state, "Start"))
         self.start_button.setIcon(self.style().standardIcon(
             QStyle.StandardPixmap.SP_MediaPause if running else QStyle.StandardPixmap.SP_MediaPlay))
-        self.start_button.setEnabled(not busy and state != DIVERGED_STATE)
-        self.step_button.setEnabled(state in (READY, PAUSED))
-        self.reset_button.setEnabled(not busy)
-        for action in (self.open_action, self.save_action):
-            action.setEnabled(not busy)
-        self.step_action.setEnabled(state in (READY, PAUSED))
-        self.controls.set_running(running, busy=state == LOADING)
+        self.start_button.setToolTip("The run starts as soon as the data set has loaded (press again to cancel)"
+                                     if state == STARTING else "Start or pause training (Space)")
+        for widgets, action in (((self.start_button, self.start_action), "start"),
+                                ((self.step_button, self.step_action), "step"),
+                                ((self.reset_button, self.reset_action), "reset"),
+                                ((self.open_action,), "open"), ((self.save_action, self.save_as_action), "save")):
+            for widget in widgets:
+                widget.setEnabled(can(action))
+        self.controls.set_running(running, busy=state in (LOADING, STARTING))
         self.state_label.setText(STATE_TEXTS.get(state, state))
 
     @Slot(str)
@@ -661,7 +695,7 @@ class MainWindow(QMainWindow):
             self.open_dataset("digits")  # the first data set could not load (moved, deleted): open the built-in one
         self._pending_data_path = None
         titles = {"load": "Cannot open the data set", "open": "Cannot open the run", "save": "Cannot save the run",
-                  "train": "Training stopped with an error"}
+                  "train": "Training stopped with an error", "view": "A view could not finish its work"}
         self.show_error(titles.get(what, "Something went wrong"), message, details)
 
     @Slot(str)
@@ -696,19 +730,29 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def _on_rebuild_requested(self) -> None:
-        if self.controller.info is None or self.controller.running:
+        info = self.controller.info
+        if info is None or self.controller.running:
             return
         try:
             config = self.controls.config()
         except ConfigError as exc:
             self.show_error("Value out of range", str(exc))
             return
+        if not self.confirm_discard("A new strategy, backend or input scaling"):
+            kept = {name: getattr(info.config, name) for name in ("strategy", "backend", "preprocess")}
+            self.controls.show_config(config.replace(**kept))  # the boxes go back to the run that is kept
+            return
         self.controller.load(config, self._data_path_for(config.dataset))
 
-    @Slot(float)
-    def _on_resume_requested(self, lr: float) -> None:
-        self.controls.lr.set_value(lr)
-        self.controller.resume_diverged(lr)
+    @Slot()
+    def _on_resume_requested(self) -> None:
+        self.controller.resume_diverged()  # the α chosen comes back through settings_requested
+
+    @Slot(dict)
+    def _on_settings_requested(self, changes: dict) -> None:
+        """α, λ, batch size or loss asked of the training from elsewhere (a view, the banner): the boxes show
+        the values in force, never the ones before."""
+        self.controls.show_values(changes)
 
     @Slot(str, bool, str)
     def _on_download_finished(self, name: str, ok: bool, message: str) -> None:
@@ -716,7 +760,8 @@ class MainWindow(QMainWindow):
         self._refresh_datasets()
         if ok:
             self.statusBar().showMessage(f"Downloaded {short_title(name)}", 5000)
-            self.open_dataset(name)
+            if self.confirm_discard(f"Opening {short_title(name)}"):
+                self.open_dataset(name)
         elif message != "cancelled":
             self.show_error(f"Cannot download {short_title(name)}", message)
 

@@ -73,6 +73,9 @@ class SessionInfo:
     batch_size: int
     loss: str
     folder: str | None = None
+    data_path: str | None = None
+    """Where the data set was loaded from when it was located (an archive or folder); None: the cache or built in.
+    Work in other processes (the sweep's trials) loads it from there."""
     history: dict | None = None
     changes: tuple[Change, ...] = ()
     weights: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
@@ -81,7 +84,8 @@ class SessionInfo:
     the views draw the images the run trains on, also when they came from a ``--data`` path."""
 
 
-def session_info(session, source: str, folder: str | None = None, with_history: bool = False) -> SessionInfo:
+def session_info(session, source: str, folder: str | None = None, with_history: bool = False,
+                 data_path=None) -> SessionInfo:
     """The :class:`SessionInfo` of ``session`` (called in the training thread)."""
     dataset = session.dataset
     history = None
@@ -94,8 +98,8 @@ def session_info(session, source: str, folder: str | None = None, with_history: 
         mean=np.array(session.preprocess.mean, copy=True), scale=float(session.preprocess.scale),
         backend=session.backend.name, step=session.step, epoch=float(session.epoch), status=session.status,
         lr=float(session.lr), reg=float(session.reg), batch_size=int(session.batch_size), loss=session.loss,
-        folder=folder, history=history, changes=tuple(session.history.changes), weights=session.weights(),
-        data=dataset)
+        folder=folder, data_path=None if data_path is None else str(data_path), history=history,
+        changes=tuple(session.history.changes), weights=session.weights(), data=dataset)
 
 
 def describe_error(exc: BaseException) -> str:
@@ -127,6 +131,8 @@ class TrainingThread(QThread):
         ``(what was being done, message, traceback)``; the thread goes on and the session stays usable.
     backends_checked(str)
         Why CUDA cannot run here ("" when it can), found once at start (importing numba.cuda takes a while).
+    resumed(float)
+        After a divergence, the α the run goes on with, when the thread chose it (``resume_diverged(None)``).
     """
 
     loaded = Signal(object)
@@ -136,6 +142,7 @@ class TrainingThread(QThread):
     saved = Signal(str)
     failed = Signal(str, str, str)
     backends_checked = Signal(str)
+    resumed = Signal(float)
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -152,6 +159,7 @@ class TrainingThread(QThread):
         self._pending: list[Progress] = []
         self._last_emit = 0.0
         self._best: tuple | None = None  # (loss, step, W, b): the lowest-loss weights seen, for "resume"
+        self._data_path: str | None = None  # where the session's data set was located, if it was
         self._state = NO_SESSION
         self._backends_checked = False
 
@@ -181,8 +189,9 @@ class TrainingThread(QThread):
     def single_step(self) -> None:
         self._put("step")
 
-    def reset(self, seed: int | None = None) -> None:
-        self._put("reset", seed)
+    def reset(self, seed: int | None = None, epochs: float | None = None) -> None:
+        """A new random W from ``seed``; ``epochs``: the run's target from now on (Continue moves it on)."""
+        self._put("reset", seed, epochs)
 
     def request(self, **changes) -> None:
         """Live changes of ``lr``, ``reg``, ``batch_size`` or ``loss`` (see ``Session.request``)."""
@@ -194,9 +203,10 @@ class TrainingThread(QThread):
     def set_pace(self, steps_per_second: float | None) -> None:
         self._put("pace", steps_per_second)
 
-    def resume_diverged(self, lr: float) -> None:
-        """After a divergence: go back to the best weights seen, set α to ``lr`` and train on."""
-        self._put("resume", float(lr))
+    def resume_diverged(self, lr: float | None = None) -> None:
+        """After a divergence: go back to the best weights seen, set α to ``lr`` and train on; ``None``: to the
+        α that :func:`~gdstudio.engine.recovery.stable_lr` finds (reported by ``resumed``)."""
+        self._put("resume", None if lr is None else float(lr))
 
     def stop(self) -> None:
         """Ask the thread to finish after the chunk in progress (then ``wait()`` for it)."""
@@ -273,8 +283,8 @@ class TrainingThread(QThread):
         self._set_state(LOADING)  # on failure, _safely puts back the state of the session kept
         session = Session(config, dataset=dataset, data_path=data_path)
         self._warm_up(session)
-        self._replace(session)
-        self.loaded.emit(session_info(session, "new"))
+        self._replace(session, data_path)
+        self.loaded.emit(session_info(session, "new", data_path=data_path))
         self._set_state(READY)
 
     def _do_open(self, folder: str, data_paths: dict) -> None:
@@ -284,10 +294,11 @@ class TrainingThread(QThread):
 
         self._set_state(LOADING)
         run = load_run(folder)
-        session = restore_session(run, data_paths.get(run.dataset))
+        data_path = data_paths.get(run.dataset) or run.data_path
+        session = restore_session(run, data_path)
         self._warm_up(session)
-        self._replace(session)
-        self.loaded.emit(session_info(session, "opened", folder=folder, with_history=True))
+        self._replace(session, data_path)
+        self.loaded.emit(session_info(session, "opened", folder=folder, with_history=True, data_path=data_path))
         self._set_state(self._resting_state())
 
     def _do_save(self, folder: str) -> None:
@@ -296,7 +307,7 @@ class TrainingThread(QThread):
         session = self._require_session()
         final = session.final_metrics()
         final.update(status=session.status, steps=session.step, epoch=session.epoch)
-        save_run(Path(folder), session, final)
+        save_run(Path(folder), session, final, data_path=self._data_path)
         self.saved.emit(folder)
 
     def _do_train(self, extend_epochs) -> None:
@@ -330,18 +341,27 @@ class TrainingThread(QThread):
         self._flush()
         self._set_state(self._resting_state())
 
-    def _do_reset(self, seed) -> None:
+    def _do_reset(self, seed, epochs=None) -> None:
         session = self._require_session()
         self._flush()
         session.reset(seed)
+        if epochs is not None and session.config.steps is None and session.config.budget is None:
+            session.set_target(epochs=epochs)  # not the target that Continue had moved on
         self._generator = None
         self._running = False
         self._best = None
-        self.loaded.emit(session_info(session, "reset"))
+        self.loaded.emit(session_info(session, "reset", data_path=self._data_path))
         self._set_state(READY)
 
     def _do_request(self, changes: dict) -> None:
         session = self._require_session()
+        if session.status == DIVERGED and ("lr" in changes or "reg" in changes):
+            # a new α or λ is what the divergence asked for: the run can go on, from the best weights seen
+            session.resume_after_divergence(changes.get("lr", session.lr), weights=self._best_weights())
+            session.request(**{name: value for name, value in changes.items() if name != "lr"})
+            self._generator = None
+            self._set_state(self._resting_state())
+            return
         if session.step == 0 and not self._running:
             session.configure(**changes)  # before the first step there is nothing to mark
             return
@@ -359,9 +379,19 @@ class TrainingThread(QThread):
             self._generator = None  # the next generator is made for the new pace
             self._schedule_now()
 
-    def _do_resume(self, lr: float) -> None:
+    def _do_resume(self, lr: float | None) -> None:
+        from gdstudio.engine.recovery import stable_lr
+
         session = self._require_session()
-        best = None if self._best is None else self._best[2:]
+        if lr is None and session.status != DIVERGED:  # a typed α already made the run resumable: go on with it
+            self._do_train(None)
+            return
+        best = self._best_weights()
+        if lr is None:
+            lr = session.lr / 10.0
+            if session.strategy == "sgd":
+                lr, _ = stable_lr(session, best if best is not None else session.weights(), session.lr)
+            self.resumed.emit(lr)
         session.resume_after_divergence(lr, weights=best)
         self._generator = None
         self._running = True
@@ -428,12 +458,17 @@ class TrainingThread(QThread):
             raise GDStudioError("no data set is loaded yet")
         return self._session
 
-    def _replace(self, session) -> None:
+    def _replace(self, session, data_path=None) -> None:
         self._flush()
         self._session = session
+        self._data_path = None if data_path is None else str(data_path)
         self._generator = None
         self._running = False
         self._best = None
+
+    def _best_weights(self):
+        """The lowest-loss ``(W, b)`` seen in this run, or None."""
+        return None if self._best is None else self._best[2:]
 
     def _resting_state(self) -> str:
         session = self._session

@@ -67,8 +67,10 @@ class LessonMenu(QObject):
         return action
 
     def choose(self, lesson: Lesson) -> None:
-        """Apply ``lesson``: the callback gets its ``TrainConfig``; the caption shows its title and text."""
-        self.apply_lesson(lesson.config)
+        """Apply ``lesson``: the callback gets its ``TrainConfig``; the caption shows its title and text. A callback
+        that returns False (the person kept the current run) leaves everything as it was."""
+        if self.apply_lesson(lesson.config) is False:
+            return
         if self.caption is not None:
             self.caption.show_lesson(lesson)
         self.chosen.emit(lesson)

@@ -91,8 +91,17 @@ class LectureView(LiveView):
 
     @Slot(str, str)
     def _on_job_failed(self, message: str, details: str) -> None:
+        """Say it where the person looks: an error dialog (and the log) through the window, whose message wraps;
+        the view's own line stays short (a path in the message would not wrap and be cut at the edge)."""
         self.error = message
-        self.status_label.setText(f"<span style='color:#b00020'>Failed: {message}</span>")
+        report = getattr(self.controller, "report_error", None)
+        if report is not None:
+            report("view", f"{self.title}: {message}", details)
+            self.status_label.setText("<span style='color:#b00020'>Failed.</span> The error dialog says why "
+                                      "(it is also in the log).")
+            self.status_label.setToolTip(message)
+        else:
+            self.status_label.setText(f"<span style='color:#b00020'>Failed: {message}</span>")
         self.jobs_changed()
 
     def jobs_changed(self) -> None:

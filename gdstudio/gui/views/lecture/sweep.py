@@ -95,6 +95,9 @@ class SweepView(LectureView):
                                                                                    style=Qt.PenStyle.DotLine),
                                                 brush=None)
         self.map_plot.addItem(self.selected_ring)
+        # The rings lie over their points and take the clicks meant for them: a click on a ring chooses its point.
+        self.best_ring.sigClicked.connect(self._on_point_clicked)
+        self.selected_ring.sigClicked.connect(self._on_point_clicked)
         self.colour_bar = pg.ColorBarItem(values=(0, 100), colorMap=self.colour_map, interactive=False,
                                           label="validation accuracy (%)")
         self.map_plot.getPlotItem().layout.addItem(self.colour_bar, 2, 5)
@@ -191,6 +194,7 @@ class SweepView(LectureView):
         self._ranges = (lr_range, reg_range)
         config = self.run_config(epochs=float(self.epochs_spin.value()), steps=None, budget=None, strategy="sgd")
         self.sweep_config = config
+        data_path = getattr(self.info, "data_path", None)  # a located data set: the trials load it from there
         workers = max(1, min(count, self.workers))
         self.trials = []
         self.result = None
@@ -209,8 +213,8 @@ class SweepView(LectureView):
                     job.report(trial)
                     job.check()
 
-                result = sweep(config, count, lr_range, reg_range, seed=config.seed, executor=executor,
-                               on_trial=on_trial)
+                result = sweep(config, count, lr_range, reg_range, seed=config.seed, data_path=data_path,
+                               executor=executor, on_trial=on_trial)
                 cancelled = False
                 return result
             finally:
@@ -238,7 +242,7 @@ class SweepView(LectureView):
         self.trials = list(result["trials"])
         self._draw_trials()
         best = result["best"]
-        self.best_ring.setData([math.log10(best.lr)], [math.log10(best.reg)])
+        self.best_ring.setData([math.log10(best.lr)], [math.log10(best.reg)], data=[best])
         self.best_label.setText(f"Best: α = {format_number(best.lr)}, λ = {format_number(best.reg)}: validation "
                                 f"accuracy {percent(best.val_accuracy)} (training {percent(best.train_accuracy)}).")
         self.warning_label.setText("\n".join(f"⚠ {text}" for text in result["warnings"]))
@@ -273,7 +277,7 @@ class SweepView(LectureView):
     def choose(self, trial) -> None:
         """Load ``trial``'s α and λ into the training, and train it here to show its curves."""
         self.selected = trial
-        self.selected_ring.setData([math.log10(trial.lr)], [math.log10(trial.reg)])
+        self.selected_ring.setData([math.log10(trial.lr)], [math.log10(trial.reg)], data=[trial])
         if self.controller is not None:
             self.controller.request(lr=trial.lr, reg=trial.reg)
         if self.dataset is None or self.info is None:
