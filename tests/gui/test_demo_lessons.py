@@ -93,8 +93,8 @@ def test_a_lesson_leaves_the_remembered_values_alone(qtbot, tmp_path):
     """Issue 12 item 13: after a lesson, the window reopens on the values the user chose, not the lesson's."""
     path = str(tmp_path / "gdstudio.ini")
     window = open_window(qtbot, settings=QSettings(path, QSettings.Format.IniFormat))
-    type_into(qtbot, find(window, QDoubleSpinBox, "lrSpin"), "0.5")
-    type_into(qtbot, find(window, QDoubleSpinBox, "epochsSpin"), "7")
+    type_into(qtbot, find(window, QDoubleSpinBox, "lrSpin"), "0.5", commit=Qt.Key.Key_Return)
+    type_into(qtbot, find(window, QDoubleSpinBox, "epochsSpin"), "7", commit=Qt.Key.Key_Return)
     wait_idle(qtbot, 300)
     lesson(qtbot, window, "Training vs validation accuracy")
     assert find(window, QDoubleSpinBox, "lrSpin").value() == pytest.approx(3.0)
@@ -162,7 +162,7 @@ def test_a_lessons_folder_with_one_bad_file_loads_the_good_ones(qtbot, window, t
 
 
 def test_svm_vs_softmax_caption_followed_with_clicks(qtbot, window):
-    """Issue 12 item 18: Train, Keep, switch the loss, Reset & train again: two runs from the same W₀, side by side."""
+    """Issue 12 item 18: Train, Keep, switch the loss, Reset & train again: two runs from one W₀, side by side."""
     lesson(qtbot, window, "SVM vs softmax")
     caption = find(window, QLabel, "lessonText").text()
     assert "Reset & train again" in caption
@@ -268,7 +268,7 @@ def test_alpha_too_small_lesson_trains_slowly_enough_to_raise_alpha(qtbot, windo
     click(qtbot, find(window, QPushButton, "startButton"))
     qtbot.waitUntil(lambda: len(live_loss(window)[0]) >= 5, timeout=WAIT_MS)
     assert state_text(window) == "Training"
-    type_into(qtbot, find(window, QDoubleSpinBox, "lrSpin"), "0.5")
+    type_into(qtbot, find(window, QDoubleSpinBox, "lrSpin"), "0.5", commit=Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: len(change_markers(loss_plot(window))) == 1, timeout=WAIT_MS)
     assert state_text(window) == "Training"
     choose(qtbot, speed, "Full speed")
