@@ -57,6 +57,9 @@ IN_WINDOW_WORDS = (
      lambda match: f"get it with File → Data sets → Get {short_title(match[1])}…, or use File → Data sets → "
                    "Locate… to point to a copy you have"),
     (re.compile(r"it takes no --data path"), lambda match: "it needs no archive or folder"),
+    (re.compile(r"use --backend cpu"), lambda match: "choose the CPU backend"),
+    (re.compile(r"--lr\b"), lambda match: "α"),
+    (re.compile(r"--reg\b"), lambda match: "λ"),
 )
 """The engine's messages speak to the command line (a ``--data`` flag); in the window they name the menu."""
 

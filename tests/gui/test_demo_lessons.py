@@ -330,3 +330,18 @@ def test_errors_in_the_window_name_the_menu_not_the_command_line(qtbot):
     assert "File → Data sets → Locate" in text
     press_ok(box)
     window.close()
+
+
+@pytest.mark.parametrize("engine, window_words", [
+    ("data set 'mnist' is not downloaded (looked in /c/mnist); get it with `gdstudio datasets download mnist`, or "
+     "pass --data PATH to a copy you have",
+     "data set 'mnist' is not downloaded (looked in /c/mnist); get it with File → Data sets → Get MNIST "
+     "handwritten digits…, or use File → Data sets → Locate… to point to a copy you have"),
+    ("backend cuda: no GPU; use --backend cpu", "backend cuda: no GPU; choose the CPU backend"),
+    ("α = 10 is too large; lower --lr (try 1) or --reg", "α = 10 is too large; lower α (try 1) or λ"),
+])
+def test_engine_messages_in_the_windows_words(engine, window_words):
+    """Issue 12 item 21: the command line's flags become the window's menus and names."""
+    from gdstudio.gui.main_window import in_window_words
+
+    assert in_window_words(engine) == window_words
