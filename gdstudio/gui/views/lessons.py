@@ -6,6 +6,8 @@ their own with "Load lessons from folder…".
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 from PySide6.QtGui import QAction, QFont, QPen
@@ -100,7 +102,7 @@ class LessonMenu(QObject):
     @Slot()
     def _on_load_folder(self) -> None:
         # Qt's own dialog, opened without blocking: the same on every platform, and a test can type into it.
-        dialog = QFileDialog(self.menu.parentWidget(), "Load lessons from folder")
+        dialog = QFileDialog(self.menu.parentWidget(), "Load lessons from folder", str(Path.home()))
         dialog.setObjectName("lessonFolderDialog")
         dialog.setFileMode(QFileDialog.FileMode.Directory)
         dialog.setOptions(QFileDialog.Option.ShowDirsOnly | QFileDialog.Option.DontUseNativeDialog)
