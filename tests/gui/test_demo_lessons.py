@@ -345,3 +345,18 @@ def test_engine_messages_in_the_windows_words(engine, window_words):
     from gdstudio.gui.main_window import in_window_words
 
     assert in_window_words(engine) == window_words
+
+
+def test_an_opened_runs_accuracy_sits_at_its_loss_evaluations():
+    """Issue 12 item 19: measurements loaded from a run folder get the evaluations of their steps (2 per search
+    step), so the "loss evaluations" axis places them too."""
+    from gdstudio.gui.series import RunCurves
+
+    steps = np.arange(1, 101)
+    curves = RunCurves()
+    curves.load({"step": steps, "epoch": steps / 20, "examples": 64 * steps, "evaluations": 2 * steps,
+                 "loss": np.ones(100), "data_loss": np.ones(100), "reg_loss": np.zeros(100),
+                 "batch_accuracy": np.zeros(100)},
+                {"step": np.array([40, 80]), "epoch": np.array([2.0, 4.0]), "examples": np.array([2560, 5120]),
+                 "train_accuracy": np.array([0.2, 0.3]), "val_accuracy": np.array([0.2, 0.25])}, [])
+    assert curves.evals.column("evaluations").tolist() == [80, 160]
