@@ -800,7 +800,8 @@ class MainWindow(QMainWindow):
         self.prefs.set("view/log_loss", "true" if self.view.log_loss else "false")
         self.prefs.set("view/smoothing", repr(self.view.smoothing))
         pace = self.controls.pace
-        self.prefs.set("run/pace", repr(pace) if pace else "0")
+        if not self.lesson_in_force:  # a lesson's speed is the lesson's, like its values (issue 12 item 13)
+            self.prefs.set("run/pace", repr(pace) if pace else "0")
         self.prefs.sync()
 
     def _data_paths(self) -> dict[str, str]:

@@ -109,6 +109,21 @@ def test_a_lesson_leaves_the_remembered_values_alone(qtbot, tmp_path):
     again.close()
 
 
+def test_a_lessons_speed_is_not_remembered_either(qtbot, tmp_path):
+    """Issue 12 items 13 and 20: "α too small" trains at 10 steps/s; the next session opens at the user's speed."""
+    path = str(tmp_path / "gdstudio.ini")
+    window = open_window(qtbot, settings=QSettings(path, QSettings.Format.IniFormat))
+    lesson(qtbot, window, "α too small: the loss crawls")
+    assert find(window, QComboBox, "paceCombo").currentText() == "10 steps/s"
+    window.close()
+
+    again = open_window(qtbot, settings=QSettings(path, QSettings.Format.IniFormat))
+    wait_idle(qtbot, 300)
+    assert find(again, QComboBox, "paceCombo").currentText() == "Full speed"
+    assert find(again, QDoubleSpinBox, "lrSpin").value() == pytest.approx(1.0)
+    again.close()
+
+
 def test_restore_defaults_brings_back_the_data_sets_values(qtbot, window):
     """Issue 12 item 13: Run → Restore defaults puts the data set's own values back after a lesson."""
     lesson(qtbot, window, "Training vs validation accuracy")
