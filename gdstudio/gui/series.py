@@ -82,9 +82,13 @@ class RunCurves:
 
     def _evaluations_at(self, steps: np.ndarray) -> np.ndarray:
         """Loss evaluations spent by each of ``steps`` (recorded, or between recorded steps: interpolated)."""
-        if not len(self.steps):
+        if not len(self.steps) or not len(steps):
             return np.zeros(len(steps), np.int64)
-        return np.round(np.interp(steps, self.steps.column("step"), self.steps.column("evaluations"))).astype(np.int64)
+        recorded = self.steps.column("step")
+        # Only the rows around the measured steps (the last chunk's, usually): a long run's table is large.
+        start = max(0, int(np.searchsorted(recorded, np.min(steps))) - 1)
+        evaluations = np.interp(steps, recorded[start:], self.steps.column("evaluations")[start:])
+        return np.round(evaluations).astype(np.int64)
 
     def x_of_step(self, step: int, axis: str) -> float:
         """Where step ``step`` lies on x axis ``axis`` (the last recorded step at or before it)."""
