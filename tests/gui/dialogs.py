@@ -37,6 +37,7 @@ class DialogAnswerer(QObject):
 
     def stop(self) -> None:
         self._timer.stop()
+        self.deleteLater()
 
     @Slot()
     def _on_timeout(self) -> None:
