@@ -280,6 +280,7 @@ def test_alpha_too_small_lesson_trains_slowly_enough_to_raise_alpha(qtbot, windo
     lesson(qtbot, window, "α too small: the loss crawls")
     speed = find(window, QComboBox, "paceCombo")
     assert speed.currentText() != "Full speed"
+    assert not find(window, QPushButton, "resetTrainButton").isVisible()  # one run here: nothing to compare
     click(qtbot, find(window, QPushButton, "startButton"))
     qtbot.waitUntil(lambda: len(live_loss(window)[0]) >= 5, timeout=WAIT_MS)
     assert state_text(window) == "Training"
