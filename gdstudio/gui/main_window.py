@@ -7,6 +7,7 @@ number on screen comes from a ``Progress`` record or a ``SessionInfo`` that the 
 from __future__ import annotations
 
 import math
+import re
 import time
 from pathlib import Path
 
@@ -20,16 +21,18 @@ from PySide6.QtWidgets import (QDockWidget, QFileDialog, QGroupBox, QHBoxLayout,
 from gdstudio import __version__
 from gdstudio.config import LOSS_TITLES, ConfigError, GDStudioError, TrainConfig
 from gdstudio.data.registry import DATASETS, dataset_status
+from gdstudio.engine.lessons import FULL_SPEED, Lesson
 from gdstudio.engine.progress import DIVERGED, OK, Progress
 from gdstudio.engine.session import dataset_defaults
 from gdstudio.gui.banner import DivergenceBanner
-from gdstudio.gui.controller import (DIVERGED_STATE, ENDED, LOADING, NO_SESSION, PAUSED, READY, RUNNING_STATE,
-                                     STARTING, TrainingController)
+from gdstudio.gui.controller import (BUSY, DIVERGED_STATE, ENDED, LOADING, NO_SESSION, PAUSED, READY,
+                                     RUNNING_STATE, STARTING, TrainingController)
 from gdstudio.gui.controls import ControlsPanel, short_title
 from gdstudio.gui.curves import REDRAW_BUSY_FRACTION, REDRAW_IDLE_FRACTION, CurvesView, KeptRunsPanel
 from gdstudio.gui.datasets import DownloadDialog
 from gdstudio.gui.errorlog import log_error
 from gdstudio.gui.export import save_widget_png, write_curves_csv
+from gdstudio.gui.runfolder import RunFolderDialog
 from gdstudio.gui.series import X_AXES, RunCurves
 from gdstudio.gui.settings import Preferences
 from gdstudio.gui.widgets import VerticalScrollArea, fitted_position, fitted_size, format_number
@@ -50,6 +53,18 @@ DEFAULT_WINDOW_SIZE = (1640, 960)
 """The window's first size where the screen has room for it (smaller screens get their available area)."""
 RATE_WINDOW_S = 1.0
 STATUS_INTERVAL_S = 0.1
+STRATEGY_NAMES = {"sgd": "SGD", "random-search": "Random search", "random-local-search": "Random local search"}
+"""How a kept run's label names its strategy."""
+IN_WINDOW_WORDS = (
+    (re.compile(r"get it with `gdstudio datasets download ([\w-]+)`, or pass --data PATH to a copy you have"),
+     lambda match: f"get it with File → Data sets → Get {short_title(match[1])}…, or use File → Data sets → "
+                   "Locate… to point to a copy you have"),
+    (re.compile(r"it takes no --data path"), lambda match: "it needs no archive or folder"),
+    (re.compile(r"use --backend cpu"), lambda match: "choose the CPU backend"),
+    (re.compile(r"--lr\b"), lambda match: "α"),
+    (re.compile(r"--reg\b"), lambda match: "λ"),
+)
+"""The engine's messages speak to the command line (a ``--data`` flag); in the window they name the menu."""
 
 
 def views_dock_width(window_width: int) -> int:
@@ -112,6 +127,10 @@ class MainWindow(QMainWindow):
         self._dock_widths_wanted: list[int] = []
         self.run_folder: str | None = None
         """Where File → Save writes: the folder the run was opened from or last saved to."""
+        self.lesson_in_force = False
+        """The controls hold a lesson's values, which are not remembered as the user's (until the user opens a
+        data set or a run, or restores the defaults)."""
+        self._train_after_load = False
 
         self._build_widgets()
         self._build_views()
@@ -365,6 +384,11 @@ class MainWindow(QMainWindow):
         run_menu.addSeparator()
         run_menu.addAction(self.keep_action)
         run_menu.addAction(self.clear_kept_action)
+        run_menu.addSeparator()
+        self.restore_defaults_action = self._action(
+            "Restore defaults", self.restore_defaults, None,
+            "The data set's own α, λ, batch size, epochs and input, softmax and SGD, as a new run")
+        run_menu.addAction(self.restore_defaults_action)
         view_menu = menu.addMenu("&View")
         for action in self.x_axis_actions.values():
             view_menu.addAction(action)
@@ -379,6 +403,11 @@ class MainWindow(QMainWindow):
         view_menu.addAction(self.presenter_action)
         self.lessons_menu = menu.addMenu("&Lessons")
         self._lessons = build_lessons_menu(self.lessons_menu, self.apply_lesson, self.lesson_caption)
+        self._lessons.choosing.connect(self._on_lesson_choosing)
+        self._lessons.chosen.connect(self._on_lesson_chosen)
+        self.lesson_caption.rerun_requested.connect(self.reset_and_train)
+        self.controller.state_changed.connect(self._on_state_for_lessons)
+        self.controller.failed.connect(self._on_failed_for_lessons)
         help_menu = menu.addMenu("&Help")
         help_menu.addAction(self.about_action)
 
@@ -534,14 +563,21 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def choose_run_folder(self) -> None:
+        """Ask for a new run folder (the folder it goes in, and its name) and save there; without blocking."""
         if self.controller.info is None:
             return
         info = self.controller.info
-        suggestion = str(Path(self._last_folder()) / f"run-{info.dataset}-{self.controls.value('loss')}")
-        folder, _ = QFileDialog.getSaveFileName(self, "Save run as a folder", suggestion, "Run folder (*)")
-        if folder:
-            self.prefs.set("files/last_folder", str(Path(folder).parent))
-            self.save_run(folder)
+        dialog = RunFolderDialog(self._last_folder(), f"run-{info.dataset}-{self.controls.value('loss')}", self)
+        dialog.accepted.connect(self._on_run_folder_chosen)
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
+
+    @Slot()
+    def _on_run_folder_chosen(self) -> None:
+        folder = self.sender().folder()
+        if folder is not None:
+            self.prefs.set("files/last_folder", str(folder.parent))
+            self.save_run(str(folder))
 
     @Slot()
     def choose_csv_file(self) -> None:
@@ -798,6 +834,7 @@ class MainWindow(QMainWindow):
 
     def show_error(self, title: str, message: str, details: str = "") -> None:
         """Tell the user, without blocking: one window-modal box, reused while it is open."""
+        message = in_window_words(message)
         self.last_error = (title, message)
         logged = log_error(title, message, details)
         if logged is not None:
@@ -816,18 +853,21 @@ class MainWindow(QMainWindow):
     # Settings
 
     def _config_for(self, name: str) -> TrainConfig:
-        """The config of a new session on ``name``: its remembered hyperparameters (else its defaults), and the
-        loss, seed, strategy and backend on screen (remembered ones for the first session of the window)."""
+        """The config of a new session on ``name`` that the user chose: its remembered hyperparameters (else its
+        defaults), and the loss, seed, strategy and backend on screen (remembered ones for the first session of
+        the window, and after a lesson, whose values are the lesson's). Such a session ends the lesson."""
         remembered = self.prefs.hyperparameters(name)
-        if self.controller.info is None:
+        if self.controller.info is None or self.lesson_in_force:
+            self.lesson_in_force = False
             run = self.prefs.run_settings()
         else:
             run = {key: self.controls.value(key) for key in ("loss", "seed", "strategy", "backend")}
         return TrainConfig(dataset=name, **remembered, **run)
 
     def _remember_hyperparameters(self) -> None:
+        """Remember the values on screen as the user's choice for the data set (not a lesson's values)."""
         info = self.controller.info
-        if info is None:
+        if info is None or self.lesson_in_force:
             return
         values = {name: self.controls.value(name) for name in ("lr", "reg", "batch_size", "epochs", "preprocess")}
         self.prefs.remember_hyperparameters(info.dataset, values)
@@ -860,7 +900,8 @@ class MainWindow(QMainWindow):
         self.prefs.set("view/log_loss", "true" if self.view.log_loss else "false")
         self.prefs.set("view/smoothing", repr(self.view.smoothing))
         pace = self.controls.pace
-        self.prefs.set("run/pace", repr(pace) if pace else "0")
+        if not self.lesson_in_force:  # a lesson's speed is the lesson's, like its values (issue 12 item 13)
+            self.prefs.set("run/pace", repr(pace) if pace else "0")
         self.prefs.sync()
 
     def _data_paths(self) -> dict[str, str]:
@@ -899,8 +940,79 @@ class MainWindow(QMainWindow):
         source = record if record is not None else info
         loss = record.loss_name if record is not None else info.loss
         step = record.step if record is not None else info.step
-        return (f"{LOSS_TITLES.get(loss, loss)}, α={format_number(source.lr)}, λ={format_number(source.reg)}, "
-                f"B={source.batch_size} ({step:,} steps)")
+        strategy = record.strategy if record is not None else info.config.strategy
+        parts = [STRATEGY_NAMES.get(strategy, strategy), LOSS_TITLES.get(loss, loss)]
+        if strategy == "sgd":  # the searches take no step along a gradient: α plays no part in them
+            parts.append(f"α={format_number(source.lr)}")
+        parts += [f"λ={format_number(source.reg)}", f"B={source.batch_size}"]
+        return f"{', '.join(parts)} ({step:,} steps)"
+
+    # ----------------------------------------------------------------------------------------------------------
+    # Lessons
+
+    @Slot(object)
+    def _on_lesson_choosing(self, lesson: Lesson) -> None:
+        if not self.lesson_in_force:  # the values on screen are still the user's: keep them for next time
+            self._remember_hyperparameters()
+
+    @Slot(object)
+    def _on_lesson_chosen(self, lesson: Lesson) -> None:
+        self.lesson_in_force = True
+        if lesson.pace is not None:
+            self._show_pace(None if lesson.pace == FULL_SPEED else lesson.pace)
+
+    def _show_pace(self, pace: float | None) -> None:
+        """Put ``pace`` (steps per second; None: full speed) in the Speed box, which applies it."""
+        combo = self.controls.pace_combo
+        index = next((i for i in range(combo.count()) if combo.itemData(i) == pace), -1)
+        if index < 0:  # a teacher's own speed: add it among the others, fastest first
+            index = next((i for i in range(1, combo.count()) if combo.itemData(i) < pace), combo.count())
+            combo.insertItem(index, f"{format_number(pace)} steps/s", pace)
+        combo.setCurrentIndex(index)
+
+    @Slot()
+    def restore_defaults(self) -> None:
+        """A new run with the data set's own hyperparameters (and softmax, SGD); they become the remembered ones."""
+        info = self.controller.info
+        if info is None or not self.controller.ready or self.controller.running:
+            return
+        name = info.dataset
+        self.lesson_in_force = False
+        self.lesson_caption.hide()
+        self.prefs.forget_hyperparameters(name)
+        config = TrainConfig(dataset=name, seed=self.controls.value("seed"), backend=self.controls.value("backend"))
+        self.controller.load(config, self._data_path_for(name))
+
+    @Slot()
+    def reset_and_train(self) -> None:
+        """The comparison's next run: W₀ from the seed again, the settings on screen, and train.
+
+        A new session rather than Reset: it starts with exactly the values on screen (a loss switched after the
+        first run is the new run's loss from its first step, not a change marked at step 0)."""
+        info = self.controller.info
+        if info is None or not self.controller.ready:
+            return
+        if self.controller.running:
+            self.controller.pause()
+        self.controls.flush_live()
+        try:
+            config = self.controls.config()
+        except ConfigError as exc:
+            self.show_error("Value out of range", str(exc))
+            return
+        self._train_after_load = True
+        self.controller.load(config, self._data_path_for(config.dataset), dataset=info.data)
+
+    @Slot(str)
+    def _on_state_for_lessons(self, state: str) -> None:
+        self.restore_defaults_action.setEnabled(state not in (RUNNING_STATE, LOADING, BUSY, NO_SESSION))
+        if state == READY and self._train_after_load:
+            self._train_after_load = False
+            self.toggle_training()
+
+    @Slot(str, str, str)
+    def _on_failed_for_lessons(self, what: str, message: str, details: str) -> None:
+        self._train_after_load = False
 
     # ----------------------------------------------------------------------------------------------------------
     # Closing
@@ -931,3 +1043,9 @@ class MainWindow(QMainWindow):
         """Stop the training thread and wait for it (closing does this too)."""
         return self.controller.shutdown()
 
+
+def in_window_words(message: str) -> str:
+    """An engine message as the window says it: the menu to use instead of a command-line flag."""
+    for pattern, words in IN_WINDOW_WORDS:
+        message = pattern.sub(words, message)
+    return message

@@ -13,8 +13,12 @@ import numpy as np
 from gdstudio.engine.history import EVAL_COLUMNS, STEP_COLUMNS, Table
 from gdstudio.engine.progress import RUNNING, Change, Progress
 
-X_AXES = {"step": "steps", "epoch": "epochs", "examples": "examples seen"}
-"""The x axes the plots offer: column name -> axis title."""
+X_AXES = {"step": "steps", "epoch": "epochs", "examples": "examples seen", "evaluations": "loss evaluations"}
+"""The x axes the plots offer: column name -> axis title. Loss evaluations compare strategies at equal cost (a
+search step evaluates the loss twice, a gradient step once)."""
+GUI_EVAL_COLUMNS = {**EVAL_COLUMNS, "evaluations": np.int64}
+"""The accuracy measurements' columns, with the loss evaluations spent at each (the engine records steps, epochs
+and examples; the evaluations are those of the step measured, from the step table)."""
 DISPLAY_BINS = 600
 """Past ``2 · DISPLAY_BINS`` points a curve is drawn from this many bins (setData's cost grows with points)."""
 GUI_HISTORY_LIMIT = 400_000
@@ -30,7 +34,7 @@ class RunCurves:
 
     def clear(self) -> None:
         self.steps = Table(STEP_COLUMNS, self.limit)
-        self.evals = Table(EVAL_COLUMNS, self.limit)
+        self.evals = Table(GUI_EVAL_COLUMNS, self.limit)
         self.changes: list[Change] = []
         self.revision = 0
         """Grows with every change of the data: views redraw when it differs from what they drew."""
@@ -54,9 +58,10 @@ class RunCurves:
         measured = [m for r in records if r.status == RUNNING for m in r.measurements]
         if measured:
             step, epoch, examples, train, val = zip(*measured)
-            self.evals.extend(step=np.array(step, np.int64), epoch=np.array(epoch),
-                              examples=np.array(examples, np.int64), train_accuracy=np.array(train),
-                              val_accuracy=np.array(val))
+            step = np.array(step, np.int64)
+            self.evals.extend(step=step, epoch=np.array(epoch), examples=np.array(examples, np.int64),
+                              train_accuracy=np.array(train), val_accuracy=np.array(val),
+                              evaluations=self._evaluations_at(step))
         for record in records:
             self.changes.extend(record.changes)
         self.revision += 1
@@ -67,12 +72,23 @@ class RunCurves:
         if len(steps.get("step", ())):
             self.steps.extend(**{name: np.asarray(steps[name]) for name in STEP_COLUMNS})
         if len(evals.get("step", ())):
-            self.evals.extend(**{name: np.asarray(evals[name]) for name in EVAL_COLUMNS})
+            self.evals.extend(**{name: np.asarray(evals[name]) for name in EVAL_COLUMNS},
+                              evaluations=self._evaluations_at(np.asarray(evals["step"])))
         self.changes = list(changes)
         self.revision += 1
 
     def __len__(self) -> int:
         return len(self.steps)
+
+    def _evaluations_at(self, steps: np.ndarray) -> np.ndarray:
+        """Loss evaluations spent by each of ``steps`` (recorded, or between recorded steps: interpolated)."""
+        if not len(self.steps) or not len(steps):
+            return np.zeros(len(steps), np.int64)
+        recorded = self.steps.column("step")
+        # Only the rows around the measured steps (the last chunk's, usually): a long run's table is large.
+        start = max(0, int(np.searchsorted(recorded, np.min(steps))) - 1)
+        evaluations = np.interp(steps, recorded[start:], self.steps.column("evaluations")[start:])
+        return np.round(evaluations).astype(np.int64)
 
     def x_of_step(self, step: int, axis: str) -> float:
         """Where step ``step`` lies on x axis ``axis`` (the last recorded step at or before it)."""

@@ -120,6 +120,15 @@ class Preferences:
             if values.get(name) is not None:
                 self.set(f"hyper/{dataset}/{name}", values[name] if name == "preprocess" else repr(values[name]))
 
+    def forget_hyperparameters(self, dataset: str) -> None:
+        """Drop what was remembered for ``dataset``: its next session starts from the data set's defaults."""
+        for name in HYPERPARAMETERS:
+            key = f"hyper/{dataset}/{name}"
+            if self.settings is None:
+                self._memory.pop(key, None)
+            else:
+                self.settings.remove(key)
+
     def run_settings(self) -> dict:
         """The remembered ``loss, strategy, backend, seed`` (those that are valid)."""
         values = {}

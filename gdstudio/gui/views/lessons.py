@@ -6,14 +6,15 @@ their own with "Load lessons from folder…".
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 from PySide6.QtGui import QAction, QFont, QPen
 from PySide6.QtWidgets import (QApplication, QFileDialog, QFrame, QHBoxLayout, QLabel, QMenu, QMessageBox,
-                               QToolButton, QVBoxLayout, QWidget)
+                               QPushButton, QToolButton, QVBoxLayout, QWidget)
 
-from gdstudio.config import GDStudioError
-from gdstudio.engine.lessons import Lesson, load_lessons
+from gdstudio.engine.lessons import Lesson, builtin_lessons, load_lesson_folder
 
 PRESENTER_FONT_SCALE = 1.5
 PRESENTER_LINE_SCALE = 2.0
@@ -31,10 +32,14 @@ class LessonMenu(QObject):
 
     Signals
     -------
+    choosing(object)
+        A :class:`~gdstudio.engine.lessons.Lesson` is about to be applied (the controls still show the values
+        the user chose).
     chosen(object)
-        The :class:`~gdstudio.engine.lessons.Lesson` chosen (after ``apply_lesson`` ran).
+        The lesson was applied (``apply_lesson`` ran and did not return ``False``, which means "cancelled").
     """
 
+    choosing = Signal(object)
     chosen = Signal(object)
 
     def __init__(self, menu: QMenu, apply_lesson, caption: "LessonCaption | None" = None) -> None:
@@ -45,13 +50,17 @@ class LessonMenu(QObject):
         self.caption = caption
         self.lessons: list[Lesson] = []
         self.lesson_actions: list[QAction] = []
+        self.problems: list[str] = []
+        """What was wrong with the files of the last folder loaded (one message per bad file)."""
+        self._folder_dialog: QFileDialog | None = None
+        self._message: QMessageBox | None = None
         self._separator = menu.addSeparator()
         self.folder_action = QAction("Load lessons from folder…", menu)
         self.folder_action.setObjectName("loadLessonsAction")
         self.folder_action.setToolTip("Add the lessons (*.json: title, caption, settings) in a folder of yours")
         self.folder_action.triggered.connect(self._on_load_folder)
         menu.addAction(self.folder_action)
-        for lesson in load_lessons():
+        for lesson in builtin_lessons():
             self.add_lesson(lesson)
 
     def add_lesson(self, lesson: Lesson) -> QAction:
@@ -69,6 +78,7 @@ class LessonMenu(QObject):
     def choose(self, lesson: Lesson) -> None:
         """Apply ``lesson``: the callback gets its ``TrainConfig``; the caption shows its title and text. A callback
         that returns False (the person kept the current run) leaves everything as it was."""
+        self.choosing.emit(lesson)
         if self.apply_lesson(lesson.config) is False:
             return
         if self.caption is not None:
@@ -76,9 +86,9 @@ class LessonMenu(QObject):
         self.chosen.emit(lesson)
 
     def load_folder(self, folder) -> int:
-        """Add the lessons of ``folder`` (``*.json``); returns how many. A bad file raises ``DataError``."""
-        builtin = len(load_lessons())
-        added = load_lessons(folder)[builtin:]
+        """Add the good lessons of ``folder`` (``*.json``) and return how many; the bad files' messages are left
+        in :attr:`problems`."""
+        added, self.problems = load_lesson_folder(folder)
         for lesson in added:
             self.add_lesson(lesson)
         return len(added)
@@ -92,17 +102,41 @@ class LessonMenu(QObject):
 
     @Slot()
     def _on_load_folder(self) -> None:
-        parent = self.menu.parentWidget()
-        folder = QFileDialog.getExistingDirectory(parent, "Load lessons from folder")
+        # Qt's own dialog, opened without blocking: the same on every platform, and a test can type into it.
+        dialog = QFileDialog(self.menu.parentWidget(), "Load lessons from folder", str(Path.home()))
+        dialog.setObjectName("lessonFolderDialog")
+        dialog.setFileMode(QFileDialog.FileMode.Directory)
+        dialog.setOptions(QFileDialog.Option.ShowDirsOnly | QFileDialog.Option.DontUseNativeDialog)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.fileSelected.connect(self._on_folder_chosen)
+        self._folder_dialog = dialog
+        dialog.open()
+
+    @Slot(str)
+    def _on_folder_chosen(self, folder: str) -> None:
         if not folder:
             return
         try:
             count = self.load_folder(folder)
-        except (GDStudioError, OSError) as exc:
-            QMessageBox.warning(parent, "Lessons", str(exc))
+        except OSError as exc:
+            self._tell(QMessageBox.Icon.Warning, f"Cannot read {folder}: {exc.strerror or exc}")
             return
-        if count == 0:
-            QMessageBox.information(parent, "Lessons", f"No lesson files (*.json) in {folder}.")
+        if not self.problems:
+            if count == 0:
+                self._tell(QMessageBox.Icon.Information, f"No lesson files (*.json) in {folder}.")
+            return
+        loaded = f"Added {count} lesson{'s' if count != 1 else ''} from {folder} to the Lessons menu."
+        bad = "\n".join(f"• {problem}" for problem in self.problems)
+        files = "This file is" if len(self.problems) == 1 else "These files are"
+        self._tell(QMessageBox.Icon.Warning, f"{loaded}\n\n{files} not a lesson and was left out:\n{bad}")
+
+    def _tell(self, icon, text: str) -> None:
+        """One message box, without blocking the window (it stays usable, and tests can read the box)."""
+        box = QMessageBox(icon, "Lessons", text, QMessageBox.StandardButton.Ok, self.menu.parentWidget())
+        box.setObjectName("lessonsMessage")
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self._message = box
+        box.open()
 
 
 def build_lessons_menu(menu: QMenu, apply_lesson, caption: "LessonCaption | None" = None) -> LessonMenu:
@@ -123,9 +157,20 @@ def build_lessons_menu(menu: QMenu, apply_lesson, caption: "LessonCaption | None
 
 
 class LessonCaption(QFrame):
-    """The chosen lesson's title and caption, with a close button; hidden until a lesson is chosen."""
+    """The chosen lesson's title and caption, with a close button; hidden until a lesson is chosen.
+
+    A lesson that compares two runs (``compare``) also gets "Reset & train again": the comparison's second run
+    must start from the same W₀ as the kept one, not continue the first run.
+
+    Signals
+    -------
+    closed()
+    rerun_requested()
+        "Reset & train again" was clicked.
+    """
 
     closed = Signal()
+    rerun_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -146,9 +191,19 @@ class LessonCaption(QFrame):
         self.close_button.setAutoRaise(True)
         self.close_button.setToolTip("Hide the lesson's caption")
         self.close_button.clicked.connect(self._on_close_clicked)
+        self.rerun_button = QPushButton("Reset && train again")  # "&&": a plain "&", not a shortcut
+        self.rerun_button.setObjectName("resetTrainButton")
+        self.rerun_button.setToolTip("Reset to the seed's W₀ and train with the settings as they are now, to "
+                                     "compare with the kept run")
+        self.rerun_button.clicked.connect(self.rerun_requested)
+        self.rerun_button.hide()
+        rerun_row = QHBoxLayout()
+        rerun_row.addWidget(self.rerun_button)
+        rerun_row.addStretch(1)
         texts = QVBoxLayout()
         texts.addWidget(self.title_label)
         texts.addWidget(self.text_label)
+        texts.addLayout(rerun_row)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(8, 6, 4, 6)
         layout.addLayout(texts, 1)
@@ -159,6 +214,7 @@ class LessonCaption(QFrame):
         self.lesson = lesson
         self.title_label.setText(lesson.title)
         self.text_label.setText(lesson.caption)
+        self.rerun_button.setVisible(lesson.compare)
         self.show()
 
     @Slot()
