@@ -171,6 +171,9 @@ class CurvesView(QWidget):
             plot.getPlotItem().setContentsMargins(4, 4, 8, 4)
         self.loss_plot.setTitle("Loss")
         self.loss_plot.setLabel("left", "loss")
+        # No SI prefix (the loss has no unit to prefix): working it out, pyqtgraph raises 10 to the axis range,
+        # which overflowed ("overflow encountered in power") when the log axis was turned on over huge losses.
+        self.loss_plot.getAxis("left").enableAutoSIPrefix(False)
         self.accuracy_plot.setTitle("Accuracy")
         self.accuracy_plot.setLabel("left", "accuracy", units="%")
         accuracy_view = self.accuracy_plot.getPlotItem().getViewBox()
@@ -316,14 +319,11 @@ class CurvesView(QWidget):
         revision = self.curves.revision
         if full:
             self._accuracy_follows = True
+            for kept in self.kept:  # first: the loss plot ranges over them, and the accuracy plot takes its range
+                self._draw_kept(kept)
         self._draw_loss_now(revision)
         self._draw_accuracy_now(revision)
         self._update_markers(reposition=full)
-        if full:
-            for kept in self.kept:
-                self._draw_kept(kept)
-        for plot in (self.loss_plot, self.accuracy_plot):
-            self._range_now(plot)
 
     def _draw_loss_now(self, revision: int) -> None:
         """The loss curves from the data of ``revision``, ranged now; the accuracy plot is then out of date if
