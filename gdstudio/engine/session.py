@@ -410,8 +410,8 @@ class Session:
         """Advance the counters by a chunk's steps and append them to the history.
 
         A step that tripped the divergence guard counts as taken (its loss was computed, its update refused): the
-        step counter, the examples and the evaluations include it, so the run's last step is the one that
-        diverged, as the curves and the message say. Its batch is not passed, so a resumed run trains on it.
+        step counter, the position, the examples and the evaluations include it, so the run's last step, epoch and
+        example count are those of the step that diverged, as the curves and the message say.
         """
         k = len(result.loss)
         batch = result.batch.astype(np.int64)
@@ -436,7 +436,8 @@ class Session:
         counted = k if result.status != STATUS_OK else done
         if counted:
             self.step += counted
-            self.position = result.position
+            # the kernel stops at the start of the failing batch
+            self.position = result.position + (int(batch[-1]) if counted > done else 0)
             self.examples_seen += int(batch[:counted].sum())
             self.evaluations += per_step * counted
         columns = [a[:kept] for a in (steps, epochs, examples, evaluations, loss, data_loss, reg_loss, accuracy)]

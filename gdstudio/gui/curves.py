@@ -69,8 +69,9 @@ class TimedPlotWidget(pg.PlotWidget):
 class KeptRun:
     """A pinned copy of a run's curves, drawn faded behind the live one.
 
-    The legends name it by ``name`` ("kept 1") only: its long ``label`` (loss, α, λ, batch size, steps) is in the
-    list of kept runs beside its number, so that the legends stay small over the newest part of the curves.
+    The loss plot's legend names it by ``name`` ("kept 1") only, the accuracy plot's not at all: its long
+    ``label`` (loss, α, λ, batch size, steps) is in the list of kept runs beside its number, so that the legends
+    stay small over the newest part of the curves.
     """
 
     label: str
@@ -465,8 +466,10 @@ class CurvesView(QWidget):
         _, _, x_loss, y_loss = display(steps[self.x_axis], steps["loss"],
                                        self.smoothing ** stride if self.smoothing > 0 else 0.0)
         loss_item = pg.PlotDataItem(x_loss, y_loss, pen=pen, name=kept.name, connect="finite")
+        # Named in the loss plot's legend only: the same colour and dash say which it is, and the accuracy plot's
+        # legend, in the corner where its curves end, stays two lines high.
         accuracy_item = pg.PlotDataItem(evals[self.x_axis], 100.0 * np.asarray(evals["val_accuracy"]), pen=pen,
-                                        name=f"{kept.name} (val)", connect="finite")
+                                        connect="finite")
         loss_item.setToolTip(kept.label)
         accuracy_item.setToolTip(f"{kept.label}: validation accuracy")
         for plot, item in ((self.loss_plot, loss_item), (self.accuracy_plot, accuracy_item)):
