@@ -380,6 +380,24 @@ def test_the_command_line_names_the_same_divergence_step():
     assert summary["steps"] == step, summary
 
 
+@pytest.mark.parametrize(("backend", "lr"), [("cpu", 1e6), ("numpy", 1e6), ("numpy", 1e30)])
+def test_the_session_counts_the_step_that_diverged(backend, lr):
+    """Issue 12 item 15, beneath the window and the CLI: the last record's step, its final ``steps``, the message
+    and the curves' last step are one number, also when the loss became non-finite (not drawn)."""
+    from gdstudio.config import TrainConfig
+    from gdstudio.data.builtin import load_digits
+    from gdstudio.engine.session import Session
+
+    session = Session(TrainConfig(dataset="digits", lr=lr, reg=0.0, backend=backend), dataset=load_digits())
+    last = list(session.run())[-1]
+    assert last.status == "diverged"
+    step = int(re.search(r"at step (\d+)", last.message).group(1))
+    assert last.step == last.final["steps"] == session.step == step
+    recorded = session.history.steps.column("step")
+    assert recorded[-1] == step or (recorded[-1] == step - 1 and not np.isfinite(last.loss))
+    assert last.epoch == pytest.approx(session.history.steps.column("epoch")[-1]) or not np.isfinite(last.loss)
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # Item 8: the legends stay small
 
