@@ -19,6 +19,7 @@ from PySide6.QtGui import QGuiApplication, QImage
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QListWidget, QPushButton
 
 from .conftest import open_window
+from .person_curves import answering
 from .person import (WAIT_MS, click, curve_data, find, move_mouse, named_curve, needs_x_server, on_x_server,
                      trigger_menu, type_into, visible_text, wait_idle, x_range)
 
@@ -304,24 +305,24 @@ def test_the_hover_readout_forgets_the_last_run(qtbot, window, how):
     readout = window.view.readout
     hover_loss_plot(qtbot, window)
     qtbot.waitUntil(lambda: visible_text(readout).startswith("step "), timeout=WAIT_MS)
-    if how == "data set":
-        combo = find(window, QComboBox, "datasetCombo")
-        index = combo.findData("toy2d")
-        assert index >= 0
-        combo.setFocus()
-        click(qtbot, combo)
-        wait_idle(qtbot, 50)
-        popup = combo.view()
-        widget = popup if popup.isVisible() else combo
-        for _ in range(abs(index - combo.currentIndex())):
-            qtbot.keyClick(widget, Qt.Key.Key_Down if index > combo.currentIndex() else Qt.Key.Key_Up)
-        qtbot.keyClick(widget, Qt.Key.Key_Return)
-        qtbot.waitUntil(lambda: window.controller.info.dataset == "toy2d" and window.controller.ready,
-                        timeout=WAIT_MS)
-    else:
-        choose_lesson(window, "too large")
-        qtbot.waitUntil(lambda: window.controller.info.config.lr == 25000 and window.controller.ready,
-                        timeout=WAIT_MS)
+    with answering(qtbot, "Discard run"):  # where the window asks before the trained run is replaced
+        if how == "data set":
+            combo = find(window, QComboBox, "datasetCombo")
+            index = combo.findData("toy2d")
+            assert index >= 0
+            click(qtbot, combo)
+            wait_idle(qtbot, 50)
+            popup = combo.view()
+            widget = popup if popup.isVisible() else combo
+            for _ in range(abs(index - combo.currentIndex())):
+                qtbot.keyClick(widget, Qt.Key.Key_Down if index > combo.currentIndex() else Qt.Key.Key_Up)
+            qtbot.keyClick(widget, Qt.Key.Key_Return)
+            qtbot.waitUntil(lambda: window.controller.info.dataset == "toy2d" and window.controller.ready,
+                            timeout=WAIT_MS)
+        else:
+            choose_lesson(window, "too large")
+            qtbot.waitUntil(lambda: window.controller.info.config.lr == 25000 and window.controller.ready,
+                            timeout=WAIT_MS)
     wait_idle(qtbot, 100)
     assert "step" not in visible_text(readout) and "loss" not in visible_text(readout), visible_text(readout)
     assert not any(line.isVisible() for line in hover_lines(window))
@@ -341,7 +342,7 @@ def hover_lines(window):
 
 
 def choose_lesson(window, containing: str) -> None:
-    """Lessons → the lesson whose title contains ``containing`` (a dialog asking to discard the run: Discard)."""
+    """Lessons → the lesson whose title contains ``containing``."""
     menu = next(a.menu() for a in window.menuBar().actions() if a.text().replace("&", "") == "Lessons")
     titles = [a.text().replace("&", "") for a in menu.actions()]
     matches = [t for t in titles if containing in t]
