@@ -70,8 +70,8 @@ class KeptRun:
     """A pinned copy of a run's curves, drawn faded behind the live one.
 
     The loss plot's legend names it by ``name`` ("kept 1") only, the accuracy plot's not at all: its long
-    ``label`` (loss, α, λ, batch size, steps) is in the list of kept runs beside its number, so that the legends
-    stay small over the newest part of the curves.
+    ``label`` (loss, α, λ, batch size, steps) is in the list of kept runs with that name, so that the legends stay
+    small over the newest part of the curves.
     """
 
     label: str
@@ -465,17 +465,22 @@ class CurvesView(QWidget):
         stride = max(1, _typical_stride(steps["step"]))
         _, _, x_loss, y_loss = display(steps[self.x_axis], steps["loss"],
                                        self.smoothing ** stride if self.smoothing > 0 else 0.0)
-        loss_item = pg.PlotDataItem(x_loss, y_loss, pen=pen, name=kept.name, connect="finite")
-        # Named in the loss plot's legend only: the same colour and dash say which it is, and the accuracy plot's
-        # legend, in the corner where its curves end, stays two lines high.
+        # Added without a name, so that the plots put no legend entry of their own; then named by the run's label
+        # (for whoever lists a plot's curves) while the loss plot's legend says "kept 1" and the accuracy plot's
+        # says nothing: the same colour and dash tell which is which, and both legends stay small in the corners
+        # where the curves end.
+        loss_item = pg.PlotDataItem(x_loss, y_loss, pen=pen, connect="finite")
         accuracy_item = pg.PlotDataItem(evals[self.x_axis], 100.0 * np.asarray(evals["val_accuracy"]), pen=pen,
                                         connect="finite")
-        loss_item.setToolTip(kept.label)
-        accuracy_item.setToolTip(f"{kept.label}: validation accuracy")
         for plot, item in ((self.loss_plot, loss_item), (self.accuracy_plot, accuracy_item)):
             item.setZValue(-5)
             plot.addItem(item)
             kept.items.append((plot, item))
+        loss_item.opts["name"] = f"kept: {kept.label}"
+        accuracy_item.opts["name"] = f"kept: {kept.label} (val)"
+        self.loss_plot.getPlotItem().legend.addItem(loss_item, kept.name)
+        loss_item.setToolTip(kept.label)
+        accuracy_item.setToolTip(f"{kept.label}: validation accuracy")
         loss_item.setLogMode(False, self.log_loss)
 
     # ----------------------------------------------------------------------------------------------------------
@@ -567,8 +572,8 @@ class KeptRunsPanel(QWidget):
     def _on_kept_changed(self) -> None:
         self.list.clear()
         for kept in self.view.kept:
-            item = QListWidgetItem(f"{kept.name}: {kept.label}")
-            item.setToolTip(kept.label)
+            item = QListWidgetItem(f"{kept.label} — {kept.name}")  # the legend's name for it, last
+            item.setToolTip(f"{kept.name} on the plots: {kept.label}")
             swatch = pg.mkColor(kept.colour)
             item.setForeground(swatch)
             item.setData(Qt.ItemDataRole.UserRole, id(kept))
