@@ -44,6 +44,8 @@ KEPT_COLOURS = ((148, 103, 189), (140, 86, 75), (227, 119, 194), (127, 127, 127)
 RAW_CURVES = ("loss",)
 """Curves drawn raw (faint) behind their smoothed line: the total loss only; the data loss would draw nearly the
 same band again, at a cost in every frame."""
+LEGEND_ROW_SPACING = -6
+"""Pixels between legend rows (negative: closer than the rows' own boxes, which have room above and below)."""
 MARKER_COLOUR = (90, 90, 90)
 MAX_MARKERS = 40
 """Live-change lines drawn at once; older ones are taken off the plots."""
@@ -188,8 +190,10 @@ class CurvesView(QWidget):
         self.accuracy_plot.getPlotItem().getViewBox().sigRangeChangedManually.connect(self._on_accuracy_zoomed)
         self._set_x_labels()
 
-        loss_legend = self.loss_plot.addLegend(offset=(-10, 10), labelTextSize="9pt")
-        accuracy_legend = self.accuracy_plot.addLegend(offset=(-10, -10), labelTextSize="9pt")
+        # Rows packed closer than pyqtgraph's (a label's box has room to spare): each kept run adds a row.
+        loss_legend = self.loss_plot.addLegend(offset=(-10, 10), labelTextSize="9pt", verSpacing=LEGEND_ROW_SPACING)
+        accuracy_legend = self.accuracy_plot.addLegend(offset=(-10, -10), labelTextSize="9pt",
+                                                       verSpacing=LEGEND_ROW_SPACING)
         for legend in (loss_legend, accuracy_legend):
             legend.setBrush(pg.mkBrush(255, 255, 255, 200))
         self._raw_items, self._smooth_items = {}, {}

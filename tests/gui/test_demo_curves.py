@@ -426,6 +426,7 @@ def test_legends_stay_small_with_kept_runs_and_shrink_back(qtbot, window):
     plots = (window.view.loss_plot, window.view.accuracy_plot)
     wait_idle(qtbot, 100)
     before = [legend_rect(plot) for plot in plots]
+    before_rows = [len(plot.getPlotItem().legend.items) for plot in plots]
     for loss in ("Multiclass SVM", "Softmax"):
         keep_run(qtbot, window)
         combo = find(window, QComboBox, "lossCombo")
@@ -438,10 +439,14 @@ def test_legends_stay_small_with_kept_runs_and_shrink_back(qtbot, window):
     step, measured = last_step(window), last_measured_step(window)
     qtbot.waitUntil(lambda: drawn_to(window, step, measured), timeout=WAIT_MS)
     wait_idle(qtbot, 100)
-    for plot, first in zip(plots, before):
+    for plot, first, rows in zip(plots, before, before_rows):
         rect = legend_rect(plot)
         view_rect = plot.getPlotItem().getViewBox().sceneBoundingRect()
-        assert rect.width() <= max(1.1 * first.width(), 0.3 * view_rect.width()), (plot.objectName(), rect, first)
+        # no wider (a short name per kept run), at most a row as tall as the live curves' per kept run
+        assert rect.width() <= 1.1 * first.width(), (plot.objectName(), rect, first)
+        rows_now = len(plot.getPlotItem().legend.items)
+        assert rows_now <= rows + 3
+        assert rect.height() <= 1.1 * first.height() * rows_now / rows, (plot.objectName(), rect, first)
         assert rect.height() <= 0.5 * view_rect.height(), (plot.objectName(), rect, view_rect)
     # the newest points of the live curves are not under a legend
     for plot, items in ((window.view.loss_plot, loss_items(window)), (window.view.accuracy_plot,
