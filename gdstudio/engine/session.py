@@ -11,6 +11,7 @@ how fast the machine is: same seed + same backend = the same weights and curves.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import threading
 import time
@@ -345,8 +346,13 @@ class Session:
                 self._chunk_steps = int(min(MAX_CHUNK_STEPS, max(1, CHUNK_SECONDS / max(per_step, 1e-9))))
             if result.status != STATUS_OK:
                 value = float(result.loss[-1])
-                self.message = divergence_message(self.initial_loss, value, self.step + 1, self.lr, self.reg)
-                yield self._final(DIVERGED, self.message, changes, curves)
+                # self.step counts the failing step (see _record): the step the message, the curves, the status
+                # bar and the CLI's "steps" all name.
+                self.message = divergence_message(self.initial_loss, value, self.step, self.lr, self.reg)
+                final = self._final(DIVERGED, self.message, changes, curves)
+                if not math.isfinite(value):  # not in the curves: the record says it, as the message does
+                    final = dataclasses.replace(final, loss=value)
+                yield final
                 return
             measurements = self._measurements(result, curves)
             train_acc = val_acc = None
@@ -401,7 +407,12 @@ class Session:
         return tuple(found)
 
     def _record(self, result) -> Curves:
-        """Advance the counters by a chunk's steps and append them to the history (the failing step too)."""
+        """Advance the counters by a chunk's steps and append them to the history.
+
+        A step that tripped the divergence guard counts as taken (its loss was computed, its update refused): the
+        step counter, the position, the examples and the evaluations include it, so the run's last step, epoch and
+        example count are those of the step that diverged, as the curves and the message say.
+        """
         k = len(result.loss)
         batch = result.batch.astype(np.int64)
         N = len(self.order)
@@ -422,11 +433,13 @@ class Session:
                                       evaluations=evaluations[:kept], loss=loss[:kept], data_loss=data_loss[:kept],
                                       reg_loss=reg_loss[:kept], batch_accuracy=accuracy[:kept])
         done = result.steps
-        if done:
-            self.step += done
-            self.position = result.position
-            self.examples_seen += int(batch[:done].sum())
-            self.evaluations += per_step * done
+        counted = k if result.status != STATUS_OK else done
+        if counted:
+            self.step += counted
+            # the kernel stops at the start of the failing batch
+            self.position = result.position + (int(batch[-1]) if counted > done else 0)
+            self.examples_seen += int(batch[:counted].sum())
+            self.evaluations += per_step * counted
         columns = [a[:kept] for a in (steps, epochs, examples, evaluations, loss, data_loss, reg_loss, accuracy)]
         for array in columns:
             array.flags.writeable = False

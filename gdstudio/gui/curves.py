@@ -44,6 +44,8 @@ KEPT_COLOURS = ((148, 103, 189), (140, 86, 75), (227, 119, 194), (127, 127, 127)
 RAW_CURVES = ("loss",)
 """Curves drawn raw (faint) behind their smoothed line: the total loss only; the data loss would draw nearly the
 same band again, at a cost in every frame."""
+LEGEND_ROW_SPACING = -6
+"""Pixels between legend rows (negative: closer than the rows' own boxes, which have room above and below)."""
 MARKER_COLOUR = (90, 90, 90)
 MAX_MARKERS = 40
 """Live-change lines drawn at once; older ones are taken off the plots."""
@@ -67,12 +69,22 @@ class TimedPlotWidget(pg.PlotWidget):
 
 @dataclass
 class KeptRun:
-    """A pinned copy of a run's curves, drawn faded behind the live one."""
+    """A pinned copy of a run's curves, drawn faded behind the live one.
+
+    The loss plot's legend names it by ``name`` ("kept 1") only, the accuracy plot's not at all: its long
+    ``label`` (loss, α, λ, batch size, steps) is in the list of kept runs with that name, so that the legends stay
+    small over the newest part of the curves.
+    """
 
     label: str
     snapshot: dict
     colour: tuple
     items: list = field(default_factory=list)
+    number: int = 1
+
+    @property
+    def name(self) -> str:
+        return f"kept {self.number}"
 
 
 class CurvesView(QWidget):
@@ -98,11 +110,12 @@ class CurvesView(QWidget):
         self.log_loss = False
         self.smoothing = 0.6
         self.kept: list[KeptRun] = []
-        self._drawn_revision = -1
+        # The data revision each plot shows: each plot is redrawn until it shows the latest one. (One revision for
+        # both lost the loss plot's last data whenever a batch came between a loss turn and the accuracy turn.)
+        self._drawn = {"loss": -1, "accuracy": -1}
         self._next_redraw = 0.0
         self.redraw_fraction = REDRAW_IDLE_FRACTION
         """The share of one CPU that drawing may take (see REDRAW_BUSY_FRACTION); the window sets it."""
-        self._loss_turn = False
         self._turn = 0
         self._markers: list[tuple] = []
         self._marked = 0  # how many of the run's changes have been drawn (or skipped as too old)
@@ -161,6 +174,9 @@ class CurvesView(QWidget):
             plot.getPlotItem().setContentsMargins(4, 4, 8, 4)
         self.loss_plot.setTitle("Loss")
         self.loss_plot.setLabel("left", "loss")
+        # No SI prefix (the loss has no unit to prefix): working it out, pyqtgraph raises 10 to the axis range,
+        # which overflowed ("overflow encountered in power") when the log axis was turned on over huge losses.
+        self.loss_plot.getAxis("left").enableAutoSIPrefix(False)
         self.accuracy_plot.setTitle("Accuracy")
         self.accuracy_plot.setLabel("left", "accuracy", units="%")
         accuracy_view = self.accuracy_plot.getPlotItem().getViewBox()
@@ -174,8 +190,10 @@ class CurvesView(QWidget):
         self.accuracy_plot.getPlotItem().getViewBox().sigRangeChangedManually.connect(self._on_accuracy_zoomed)
         self._set_x_labels()
 
-        loss_legend = self.loss_plot.addLegend(offset=(-10, 10), labelTextSize="9pt")
-        accuracy_legend = self.accuracy_plot.addLegend(offset=(-10, -10), labelTextSize="9pt")
+        # Rows packed closer than pyqtgraph's (a label's box has room to spare): each kept run adds a row.
+        loss_legend = self.loss_plot.addLegend(offset=(-10, 10), labelTextSize="9pt", verSpacing=LEGEND_ROW_SPACING)
+        accuracy_legend = self.accuracy_plot.addLegend(offset=(-10, -10), labelTextSize="9pt",
+                                                       verSpacing=LEGEND_ROW_SPACING)
         for legend in (loss_legend, accuracy_legend):
             legend.setBrush(pg.mkBrush(255, 255, 255, 200))
         self._raw_items, self._smooth_items = {}, {}
@@ -205,7 +223,9 @@ class CurvesView(QWidget):
         # Ignored: a long read-out is cut at the right rather than widening the curves and squeezing the docks.
         self.readout.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
 
-        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter = QSplitter(Qt.Orientation.Vertical, objectName="plotsSplitter")
+        self.plots = splitter
+        """The widget holding the two plots and nothing else (what *Export plots as PNG* saves)."""
         splitter.addWidget(self.loss_plot)
         splitter.addWidget(self.accuracy_plot)
         splitter.setStretchFactor(0, 3)
@@ -243,6 +263,7 @@ class CurvesView(QWidget):
         self.loss_plot.setLogMode(x=False, y=on)
         self.loss_plot.setLabel("left", "loss (log scale)" if on else "loss")
         self.loss_plot.enableAutoRange(axis="y")
+        self._drawn["loss"] = -1  # drawn and ranged again at the next tick, also when the run has ended
 
     def set_smoothing(self, weight: float) -> None:
         position = int(round(min(max(weight, 0.0), 0.99) * SMOOTHING_STEPS))
@@ -273,42 +294,60 @@ class CurvesView(QWidget):
 
     @Slot()
     def _on_timer(self) -> None:
-        """Redraw one plot per tick: the loss twice, then the accuracy (it changes slowly); each tick's work (and
-        the event loop's wait for it) is one plot's."""
-        if self.curves.revision == self._drawn_revision or not self.isVisible():
+        """Redraw one out-of-date plot per tick (the loss twice for the accuracy once while both are, as the
+        accuracy changes slowly), so that each tick's work, and the event loop's wait for it, is one plot's."""
+        if not self.isVisible():
+            return
+        revision = self.curves.revision
+        stale = [name for name, drawn in self._drawn.items() if drawn != revision]
+        if not stale:
             return
         now = time.perf_counter()
         if now < self._next_redraw:
             return
         started = time.thread_time()
-        self._turn = (self._turn + 1) % 3
-        self._loss_turn = self._turn != 2
-        plot = self.loss_plot if self._loss_turn else self.accuracy_plot
+        if len(stale) == 2:
+            self._turn = (self._turn + 1) % 3
+            name = "accuracy" if self._turn == 2 else "loss"
+        else:
+            name = stale[0]
+        plot = self.loss_plot if name == "loss" else self.accuracy_plot
         painted = plot.paint_seconds  # since its last redraw: it paints in the event loop, after this
-        if self._loss_turn:
-            self._redraw_loss()
+        if name == "loss":
+            self._draw_loss_now(revision)
             self._update_markers(reposition=False)
         else:
-            self._redraw_accuracy()
-            self._drawn_revision = self.curves.revision
-        self._range_now(plot)
+            self._draw_accuracy_now(revision)
         cost = time.thread_time() - started + painted  # CPU time, not wall time: waiting for the GIL is free
         self._next_redraw = now + cost / self.redraw_fraction
 
     def redraw(self, full: bool = False) -> None:
         """Draw the live curves (and, with ``full``, the kept runs and every marker) from the data now."""
-        self._drawn_revision = self.curves.revision
+        revision = self.curves.revision
         if full:
             self._accuracy_follows = True
+            for kept in self.kept:  # first: the loss plot ranges over them, and the accuracy plot takes its range
+                self._draw_kept(kept)
+        self._draw_loss_now(revision)
+        self._draw_accuracy_now(revision)
+        self._update_markers(reposition=full)
+
+    def _draw_loss_now(self, revision: int) -> None:
+        """The loss curves from the data of ``revision``, ranged now; the accuracy plot is then out of date if
+        it follows the loss plot's x range and that range moved."""
         self._redraw_loss()
         self._range_now(self.loss_plot)
+        self._drawn["loss"] = revision
+        if self._accuracy_follows and len(self.curves):
+            loss_x = self.loss_plot.getPlotItem().getViewBox().viewRange()[0]
+            accuracy_x = self.accuracy_plot.getPlotItem().getViewBox().viewRange()[0]
+            if loss_x != accuracy_x:
+                self._drawn["accuracy"] = -1
+
+    def _draw_accuracy_now(self, revision: int) -> None:
         self._redraw_accuracy()
-        self._update_markers(reposition=full)
-        if full:
-            for kept in self.kept:
-                self._draw_kept(kept)
-        for plot in (self.loss_plot, self.accuracy_plot):
-            self._range_now(plot)
+        self._range_now(self.accuracy_plot)
+        self._drawn["accuracy"] = revision
 
     def _redraw_loss(self) -> None:
         steps = self.curves.steps
@@ -388,7 +427,8 @@ class CurvesView(QWidget):
         if not len(self.curves):
             return None
         colour = KEPT_COLOURS[len(self.kept) % len(KEPT_COLOURS)]
-        kept = KeptRun(label, self.curves.snapshot(), colour)
+        number = max((k.number for k in self.kept), default=0) + 1
+        kept = KeptRun(label, self.curves.snapshot(), colour, number=number)
         self.kept.append(kept)
         self._draw_kept(kept)
         self.kept_changed.emit()
@@ -397,13 +437,27 @@ class CurvesView(QWidget):
     def remove_kept(self, kept: KeptRun) -> None:
         self._clear_kept_items(kept)
         self.kept.remove(kept)
+        self._refit_legends()
         self.kept_changed.emit()
 
     def clear_kept(self) -> None:
         for kept in list(self.kept):
             self._clear_kept_items(kept)
         self.kept.clear()
+        self._refit_legends()
         self.kept_changed.emit()
+
+    def _refit_legends(self) -> None:
+        """Shrink the legends to the entries left: a legend's layout keeps the width of the widest entry it ever
+        had, so it is emptied and filled again."""
+        for plot in (self.loss_plot, self.accuracy_plot):
+            legend = plot.getPlotItem().legend
+            entries = [(sample.item, label.text) for sample, label in legend.items]
+            legend.clear()
+            while legend.layout.count():
+                legend.layout.removeAt(0)
+            for item, name in entries:
+                legend.addItem(item, name)
 
     def _clear_kept_items(self, kept: KeptRun) -> None:
         for plot, item in kept.items:
@@ -417,13 +471,22 @@ class CurvesView(QWidget):
         stride = max(1, _typical_stride(steps["step"]))
         _, _, x_loss, y_loss = display(steps[self.x_axis], steps["loss"],
                                        self.smoothing ** stride if self.smoothing > 0 else 0.0)
-        loss_item = pg.PlotDataItem(x_loss, y_loss, pen=pen, name=f"kept: {kept.label}", connect="finite")
+        # Added without a name, so that the plots put no legend entry of their own; then named by the run's label
+        # (for whoever lists a plot's curves) while the loss plot's legend says "kept 1" and the accuracy plot's
+        # says nothing: the same colour and dash tell which is which, and both legends stay small in the corners
+        # where the curves end.
+        loss_item = pg.PlotDataItem(x_loss, y_loss, pen=pen, connect="finite")
         accuracy_item = pg.PlotDataItem(evals[self.x_axis], 100.0 * np.asarray(evals["val_accuracy"]), pen=pen,
-                                        name=f"kept: {kept.label} (val)", connect="finite")
+                                        connect="finite")
         for plot, item in ((self.loss_plot, loss_item), (self.accuracy_plot, accuracy_item)):
             item.setZValue(-5)
             plot.addItem(item)
             kept.items.append((plot, item))
+        loss_item.opts["name"] = f"kept: {kept.label}"
+        accuracy_item.opts["name"] = f"kept: {kept.label} (val)"
+        self.loss_plot.getPlotItem().legend.addItem(loss_item, kept.name)
+        loss_item.setToolTip(kept.label)
+        accuracy_item.setToolTip(f"{kept.label}: validation accuracy")
         loss_item.setLogMode(False, self.log_loss)
 
     # ----------------------------------------------------------------------------------------------------------
@@ -465,6 +528,12 @@ class CurvesView(QWidget):
             line.setValue(float(column[i]))
             line.setVisible(True)
         return text
+
+    def clear_readout(self) -> None:
+        """Empty the read-out line and hide the hover lines (the data they described is gone)."""
+        self.readout.setText(" ")
+        for line in self._hover_lines:
+            line.setVisible(False)
 
     def leaveEvent(self, event) -> None:  # Qt override
         for line in self._hover_lines:
@@ -509,7 +578,8 @@ class KeptRunsPanel(QWidget):
     def _on_kept_changed(self) -> None:
         self.list.clear()
         for kept in self.view.kept:
-            item = QListWidgetItem(kept.label)
+            item = QListWidgetItem(f"{kept.label} — {kept.name}")  # the legend's name for it, last
+            item.setToolTip(f"{kept.name} on the plots: {kept.label}")
             swatch = pg.mkColor(kept.colour)
             item.setForeground(swatch)
             item.setData(Qt.ItemDataRole.UserRole, id(kept))

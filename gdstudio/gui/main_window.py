@@ -521,7 +521,9 @@ class MainWindow(QMainWindow):
         return write_curves_csv(path, self.curves)
 
     def export_png(self, path) -> Path:
-        return save_widget_png(path, self.view)
+        """Save the two plots, drawn from the data now (the redraw timer may not have drawn the last of it)."""
+        self.view.redraw()
+        return save_widget_png(path, self.view.plots)
 
     def download_dataset(self, name: str, download=None) -> DownloadDialog:
         """Download ``name`` behind a progress dialog; it opens when the download succeeds."""
@@ -656,6 +658,7 @@ class MainWindow(QMainWindow):
         else:
             self.curves.clear()
         self.view.redraw(full=True)
+        self.view.clear_readout()  # the values under the pointer were the old run's
         self.banner.hide()
         self._rate_meter.clear()
         self.final_label.setText("")
@@ -665,7 +668,9 @@ class MainWindow(QMainWindow):
         self._pending_data_path = None
         self.prefs.set("data/last", info.dataset)
         title = DATASETS[info.dataset].title if info.dataset in DATASETS else info.dataset
-        self.setWindowTitle(f"GD Studio — {title}")
+        # The app's name last: Qt appends the application display name to a title that does not end with it
+        # (under X), which made "GD Studio — digits — GD Studio".
+        self.setWindowTitle(f"{title} — GD Studio")
         self._show_status(None)
         if info.source == "opened":
             self.statusBar().showMessage(f"Opened {info.folder} at step {info.step:,}", 5000)
@@ -691,15 +696,17 @@ class MainWindow(QMainWindow):
             self.final_label.setText("")
             return
         if record.status == OK and "test_accuracy" in final:
-            self.final_label.setText(
-                f"Finished: accuracy train {100 * final['train_accuracy']:.1f} %, validation "
+            self.final_label.setText(  # the state label beside it says "Finished"
+                f"accuracy train {100 * final['train_accuracy']:.1f} %, validation "
                 f"{100 * final['val_accuracy']:.1f} %, test {100 * final['test_accuracy']:.1f} % (full splits)")
 
     @Slot(str)
     def _on_state_changed(self, state: str) -> None:
         running = state == RUNNING_STATE
         self._set_redraw_budget()
-        if not running:
+        if running:
+            self.final_label.setText("")  # the last run's final accuracies are not this run's
+        else:
             self._rate_meter.clear()
             if self.controller.last_progress is not None:
                 self._show_status(self.controller.last_progress)  # the throttled status may lag behind

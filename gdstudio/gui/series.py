@@ -36,7 +36,8 @@ class RunCurves:
         self.steps = Table(STEP_COLUMNS, self.limit)
         self.evals = Table(GUI_EVAL_COLUMNS, self.limit)
         self.changes: list[Change] = []
-        self.revision = 0
+        # Grows on, also across a clear: back at 0, a view that had drawn revision 0 would miss the new run.
+        self.revision = getattr(self, "revision", -1) + 1
         """Grows with every change of the data: views redraw when it differs from what they drew."""
 
     def add(self, record: Progress) -> None:
@@ -179,8 +180,10 @@ def display(x: np.ndarray, y: np.ndarray, smoothing: float = 0.0, bins: int = DI
     """The points to draw for one curve: ``(x_raw, y_raw, x_smooth, y_smooth)``.
 
     Up to ``2 · bins`` points are drawn as they are. Beyond that, the raw curve becomes each bin's minimum and
-    maximum (the band a noisy loss fills stays visible) and the smoothed curve is the EMA of bin means with the
-    weight raised to the bin size (the same decay per step as the EMA of every point).
+    maximum (the band a noisy loss fills stays visible), drawn from the bin's first x to its last, and the smoothed
+    curve is the EMA of bin means with the weight raised to the bin size (the same decay per step as the EMA of
+    every point), each value at its bin's last x (an EMA is the state after the points it has seen). Both curves
+    end at the last x: a plot drawn from them ends at the run's last point.
     """
     x = np.asarray(x, dtype=np.float64)
     y_raw = finite_or_nan(y)
@@ -194,7 +197,7 @@ def display(x: np.ndarray, y: np.ndarray, smoothing: float = 0.0, bins: int = DI
     highs = np.fmax.reduceat(y_raw, starts)
     counts = np.diff(np.append(starts, n))
     means = np.add.reduceat(y_filled, starts) / counts
-    x_means = np.add.reduceat(x, starts) / counts
-    x_pairs = np.repeat(x[starts], 2)
+    x_ends = x[starts + counts - 1]
+    x_pairs = np.column_stack([x[starts], x_ends]).ravel()
     y_pairs = np.column_stack([lows, highs]).ravel()
-    return x_pairs, y_pairs, x_means, ema(means, smoothing ** size if smoothing > 0 else 0.0)
+    return x_pairs, y_pairs, x_ends, ema(means, smoothing ** size if smoothing > 0 else 0.0)
