@@ -65,3 +65,15 @@ def press_ok(box: QMessageBox) -> None:
         QTest.mouseClick(button, Qt.MouseButton.LeftButton)
     else:
         box.close()
+
+
+def press_button(text: str):
+    """An answer that clicks the button reading ``text`` (``&`` accelerators ignored) in a message box."""
+
+    def answer(box) -> None:
+        buttons = [b for b in box.buttons() if b.text().replace("&", "") == text] if isinstance(box, QMessageBox) \
+            else []
+        assert buttons, f"no button {text!r} in the dialog {box.windowTitle()!r}"
+        QTest.mouseClick(buttons[0], Qt.MouseButton.LeftButton)
+
+    return answer

@@ -138,3 +138,16 @@ def wait_idle(qtbot, ms: int = 100) -> None:
     """Let the event loop run (timers fire, paints happen) for ``ms``."""
     qtbot.wait(ms)
     QApplication.processEvents()
+
+
+def pick(qtbot, combo, text: str) -> None:
+    """Choose ``text`` in a combo box with the mouse: click the box, then the entry in the list that opens."""
+    index = combo.findText(text)
+    assert index >= 0, f"no entry {text!r} in {[combo.itemText(i) for i in range(combo.count())]}"
+    click(qtbot, combo)
+    view = combo.view()
+    qtbot.waitUntil(view.isVisible, timeout=WAIT_MS)
+    qtbot.wait(QApplication.doubleClickInterval() + 100)  # a release this soon after opening is taken as the opening
+    rect = view.visualRect(combo.model().index(index, combo.modelColumn()))
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    qtbot.waitUntil(lambda: not view.isVisible(), timeout=WAIT_MS)

@@ -20,8 +20,9 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QLabel, Q
 from gdstudio.gui.controller import ENDED
 
 from .conftest import open_window
-from .dialogs import DialogAnswerer, press_ok, type_path_and_accept
-from .person import WAIT_MS, click, curve_data, find, named_curve, press, trigger_menu, type_into, wait_idle
+from .dialogs import DialogAnswerer, press_button, press_ok, type_path_and_accept
+from .person import (WAIT_MS, click, curve_data, find, named_curve, pick, press, trigger_menu, type_into,
+                     wait_idle)
 
 RUN_MS = 60_000
 """A whole short lesson run (a few hundred steps) on a loaded 2-core machine."""
@@ -241,13 +242,17 @@ def test_random_search_lesson_compares_strategies_at_equal_evaluations(qtbot, wi
     strategies = find(window, QComboBox, "strategyCombo")
     train_to_the_end(qtbot, window)
     steps_random = int(live_loss(window)[0][-1])
+    # A new strategy replaces the trained run: the window asks first, and the person discards it (it is kept).
+    answerer = DialogAnswerer(press_button("Discard run"))
     click(qtbot, find(window, QPushButton, "keepRunButton"))
-    choose(qtbot, strategies, "Random local search")
+    pick(qtbot, strategies, "Random local search")
     qtbot.waitUntil(lambda: window.controller.ready and len(live_loss(window)[0]) == 0, timeout=WAIT_MS)
     train_to_the_end(qtbot, window)
     click(qtbot, find(window, QPushButton, "keepRunButton"))
-    choose(qtbot, strategies, "SGD (gradient steps)")
+    pick(qtbot, strategies, "SGD (gradient steps)")
     qtbot.waitUntil(lambda: window.controller.ready and len(live_loss(window)[0]) == 0, timeout=WAIT_MS)
+    answerer.stop()
+    assert len(answerer.texts) == 2 and all("replaces the current run" in t for t in answerer.texts), answerer.texts
     train_to_the_end(qtbot, window)
     steps_sgd = int(live_loss(window)[0][-1])
 
