@@ -100,9 +100,16 @@ class Session:
     # State
 
     def reset(self, seed: int | None = None) -> None:
-        """New random ``W`` (``init_scale · randn``), zero ``b``, fresh RNG and history, from ``seed``."""
-        if seed is not None:
-            self.config = self.config.replace(seed=seed)
+        """New random ``W`` (``init_scale · randn``), zero ``b``, fresh RNG and history, from ``seed``.
+
+        The new run starts from the hyperparameters in force, changes still queued included, as if it had been made
+        with them: a change asked for before the reset is no live change of the new run."""
+        with self._lock:
+            pending, self._pending = self._pending, {}
+        for name, value in pending.items():
+            setattr(self, name, value)
+        self.config = self.config.replace(lr=self.lr, reg=self.reg, batch_size=self.batch_size, loss=self.loss,
+                                          **({} if seed is None else {"seed": seed}))
         self.rng = np.random.default_rng(self.config.seed)
         C, D = self.dataset.num_classes, self.dataset.num_features
         dtype = self.backend.dtype

@@ -171,3 +171,18 @@ def test_a_request_made_while_a_paced_call_ends_is_reported_by_the_next_record()
     reported = [change for record in records for change in record.changes]
     assert [(c.name, c.new) for c in reported] == [("reg", 0.5)]
     assert [(c.name, c.new) for c in session.history.changes] == [("reg", 0.5)]
+
+
+def test_a_change_queued_before_a_reset_is_where_the_new_run_starts_not_a_live_change():
+    """Issue 12 (found following the SVM-vs-softmax caption): switch the loss after a run, press Reset, then Start:
+    the new run trains softmax from its first step, with no 'loss = softmax' marker at step 0."""
+    session = Session(TrainConfig(dataset="digits", loss="svm", steps=20))
+    for _ in session.run():
+        pass
+    session.request(loss="softmax", lr=0.5)
+    session.reset()
+    assert (session.loss, session.lr) == ("softmax", 0.5)
+    assert (session.config.loss, session.config.lr) == ("softmax", 0.5)
+    for _ in session.run():
+        pass
+    assert session.history.changes == [] and session.loss == "softmax"

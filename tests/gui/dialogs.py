@@ -7,6 +7,8 @@ also fires inside a dialog's own event loop, and hands each dialog that has beco
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from PySide6.QtCore import QObject, Qt, QTimer, Slot
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QDialog, QFileDialog, QLineEdit, QMessageBox
@@ -77,3 +79,15 @@ def press_button(text: str):
         QTest.mouseClick(buttons[0], Qt.MouseButton.LeftButton)
 
     return answer
+
+
+@contextmanager
+def answering(button_text: str):
+    """While the block runs, click ``button_text`` in each dialog that opens (a box run with ``exec()`` blocks the
+    test's own code until someone answers it); yields the list of what the answered dialogs said. A dialog without
+    that button fails the test."""
+    answerer = DialogAnswerer(press_button(button_text))
+    try:
+        yield answerer.texts
+    finally:
+        answerer.stop()

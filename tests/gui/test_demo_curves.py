@@ -19,8 +19,8 @@ from PySide6.QtGui import QGuiApplication, QImage
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QListWidget, QPushButton
 
 from .conftest import open_window
-from .person_curves import answering
-from .person import (WAIT_MS, click, curve_data, find, move_mouse, named_curve, needs_x_server, on_x_server,
+from .dialogs import answering
+from .person import (WAIT_MS, click, curve_data, find, move_mouse, named_curve, on_x_server,
                      trigger_menu, type_into, visible_text, wait_idle, x_range)
 
 RUN_MS = 60_000
@@ -308,7 +308,7 @@ def test_the_hover_readout_forgets_the_last_run(qtbot, window, how):
     readout = window.view.readout
     hover_loss_plot(qtbot, window)
     qtbot.waitUntil(lambda: visible_text(readout).startswith("step "), timeout=WAIT_MS)
-    with answering(qtbot, "Discard run"):  # where the window asks before the trained run is replaced
+    with answering("Discard run"):  # where the window asks before the trained run is replaced
         if how == "data set":
             combo = find(window, QComboBox, "datasetCombo")
             index = combo.findData("toy2d")

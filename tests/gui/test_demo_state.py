@@ -18,13 +18,13 @@ import numpy as np
 import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import QPointF, Qt, QTimer
-from PySide6.QtWidgets import (QApplication, QDoubleSpinBox, QFileDialog, QLabel, QMessageBox, QPushButton,
+from PySide6.QtWidgets import (QApplication, QComboBox, QDoubleSpinBox, QFileDialog, QLabel, QMessageBox, QPushButton,
                                QSpinBox, QTabBar, QToolButton)
 
 from gdstudio.data.catalog import DATASETS
 
-from .conftest import LOAD_TIMEOUT_MS, open_window
-from .person import WAIT_MS, click, curve_data, find, type_into, visible_text
+from .conftest import LOAD_TIMEOUT_MS
+from .person import WAIT_MS, click, curve_data, find, named_curve, pick, type_into, visible_text
 
 RUN_TIMEOUT_MS = 30_000
 SWEEP_TIMEOUT_MS = 90_000
@@ -518,3 +518,23 @@ def test_the_runs_table_names_every_state_and_leads_only_to_known_states():
     assert "start" in table.ENABLED[table.LOADING] and "start" not in table.ENABLED[table.DIVERGED_STATE]
     assert table.NEXT_STATE[(table.LOADING, "start")] == table.STARTING
     assert table.NEXT_STATE[(table.STARTING, table.READY)] == table.RUNNING_STATE
+
+
+def test_a_loss_switched_after_a_run_and_reset_is_the_new_runs_loss_from_its_first_step(qtbot, window):
+    """Issue 12 item 18's path (Train, switch the loss, Reset, Train): the loss box keeps the switched loss after
+    Reset, and the new run trains it from step 1, with no live-change marker at its start."""
+    loss_box = find(window, QComboBox, "lossCombo")
+    click(qtbot, find(window, QPushButton, "startButton"))
+    qtbot.waitUntil(lambda: window.controller.state == "ended", timeout=WAIT_MS)
+    pick(qtbot, loss_box, "Multiclass SVM")
+    click(qtbot, find(window, QPushButton, "resetButton"))
+    qtbot.waitUntil(lambda: window.controller.state == "ready", timeout=WAIT_MS)
+    qtbot.wait(200)
+    assert loss_box.currentText() == "Multiclass SVM"
+    click(qtbot, find(window, QPushButton, "startButton"))
+    qtbot.waitUntil(lambda: window.controller.state == "ended", timeout=WAIT_MS)
+    assert loss_box.currentText() == "Multiclass SVM"
+    assert window.view.marker_lines() == []
+    total = named_curve(find(window, pg.PlotWidget, "lossPlot"), "total loss")
+    qtbot.waitUntil(lambda: len(curve_data(total)[1]) > 0, timeout=WAIT_MS)
+    assert curve_data(total)[1][0] > 5  # the SVM's starting loss (≈ C − 1 = 9 with W ≈ 0), not softmax's ln 10 ≈ 2.3
