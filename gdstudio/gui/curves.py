@@ -141,6 +141,7 @@ class CurvesView(QWidget):
         self.smoothing_slider.setRange(0, SMOOTHING_STEPS - 1)
         self.smoothing_slider.setValue(round(self.smoothing * SMOOTHING_STEPS))
         self.smoothing_slider.setMaximumWidth(160)
+        self.smoothing_slider.setMinimumWidth(60)  # at 1280×720 the options row squeezed it to a few pixels
         self.smoothing_slider.setToolTip("Exponential moving average of the loss; the raw curve stays faint "
                                          "behind it")
         self.smoothing_slider.valueChanged.connect(self._on_smoothing_moved)
@@ -151,9 +152,9 @@ class CurvesView(QWidget):
         options = QHBoxLayout()
         options.addWidget(QLabel("x axis:"))
         options.addWidget(self.x_axis_combo)
-        options.addSpacing(12)
+        options.addSpacing(6)
         options.addWidget(self.log_check)
-        options.addSpacing(12)
+        options.addSpacing(6)
         options.addWidget(self.smoothing_label)
         options.addWidget(self.smoothing_slider)
         options.addStretch(1)

@@ -84,6 +84,8 @@ def shoot(out: Path, size: str, presenter_views: bool = False) -> int:
 
     window = MainWindow()
     window.show()
+    window.activateWindow()  # with no window manager under Xvfb, nothing gives the new window the keyboard
+    _wait(app, window.isActiveWindow)
     _wait(app, lambda: window.controller.ready)
     _settle(app, 0.5)
     screen = window.screen()

@@ -13,7 +13,7 @@ from PySide6.QtCore import QSize, Qt, Slot
 from PySide6.QtGui import QBrush, QColor, QFont, QIcon
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
                                QListView, QListWidget, QListWidgetItem, QPlainTextEdit, QPushButton, QSpinBox,
-                               QSplitter, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
+                               QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
 from gdstudio.config import ConfigError
 from gdstudio.engine.explain import explain_scores, explain_text
@@ -21,9 +21,12 @@ from gdstudio.engine.inspect import image_maths
 from gdstudio.gui.views.inspection.common import (CORRECT_COLOUR, NEUTRAL_COLOUR, PLOT_BACKGROUND, WRONG_COLOUR,
                                                   InspectionView, format_value, image_for_display, pixels_pixmap,
                                                   short_names, style_plot)
+from gdstudio.gui.widgets import ReflowingSplitter
 from gdstudio.kernels import reference
 
 STRIP_SIZE = 24
+INSPECTOR_SIDE_BY_SIDE_WIDTH = 720
+"""Below this width the image, the bars and the table stand one above the other."""
 """Validation images in the strip by default (the first ones)."""
 STRIP_LIST_LIMIT = 500
 """At most this many images of a confusion cell are listed in the strip."""
@@ -161,7 +164,9 @@ class InspectorView(InspectionView):
         left_layout.addWidget(self.image_graphics, 1)
         left_layout.addWidget(self.image_caption)
         left_layout.addWidget(self.loss_label)
-        splitter = QSplitter(Qt.Orientation.Horizontal)
+        # Side by side in a wide dock; one above the other in the default one (a projector's 1280×720), where side
+        # by side they were wider than the dock and the table was cut at its right edge.
+        splitter = ReflowingSplitter(INSPECTOR_SIDE_BY_SIDE_WIDTH)
         splitter.addWidget(left)
         splitter.addWidget(self.plots)
         splitter.addWidget(self.tabs)

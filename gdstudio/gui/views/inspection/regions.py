@@ -144,6 +144,8 @@ class RegionsView(InspectionView):
         label = self.loss_label
         lines = label.fontMetrics().lineSpacing()
         width = max(label.width(), self.content.width() - 8)
+        if width < self.plot_widget.minimumWidth():
+            return  # not laid out yet: at a few pixels' width the text wraps into hundreds of lines (seen: 742 px)
         text_height = label.heightForWidth(width)
         wanted = max(text_height + lines, LOSS_LABEL_LINES * lines + 4)
         if text_height > label.height() or (shrink and abs(wanted - label.height()) > lines // 2):
