@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QListW
                                QPushButton, QSizePolicy, QSlider, QSplitter, QVBoxLayout, QWidget)
 
 from gdstudio.gui.series import X_AXES, RunCurves, display
+from gdstudio.gui.views.lessons import adopt_presenter_texts
 
 REDRAW_INTERVAL_MS = 33
 LEFT_AXIS_WIDTH = 58
@@ -405,6 +406,7 @@ class CurvesView(QWidget):
                            "movable": True})
             plain = pg.InfiniteLine(pos=position, angle=90, movable=False, pen=pen)
             labelled.setToolTip(f"{change.label} from step {change.step + 1}")
+            adopt_presenter_texts(self, [labelled.label])
             self.loss_plot.addItem(labelled, ignoreBounds=True)
             self.accuracy_plot.addItem(plain, ignoreBounds=True)
             self._markers.append((change, (labelled, plain)))

@@ -319,6 +319,26 @@ def test_presenter_mode_enlarges_titles_legends_and_change_labels(qtbot):
     window.close()
 
 
+def test_a_change_made_in_presenter_mode_is_labelled_in_its_size(qtbot):
+    """Issue 12 item 7: a lecturer in presenter mode changes α live: that change's label is as large as the rest,
+    and comes back to the normal size with F11 off."""
+    window = _open(qtbot)
+    type_into(qtbot, find(window, QDoubleSpinBox, "epochsSpin"), "100000", commit=Qt.Key.Key_Return)
+    click(qtbot, find(window, QPushButton, "startButton"))
+    qtbot.waitUntil(lambda: window.controller.state == "running", timeout=WAIT_MS)
+    type_into(qtbot, find(window, QDoubleSpinBox, "lrSpin"), "0.5", commit=Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: len(window.view.marker_lines()) == 1, timeout=WAIT_MS)
+    normal = _font_pixels(window.view.marker_lines()[0].label.textItem.font())
+    _f11(qtbot, window, True)
+    type_into(qtbot, find(window, QDoubleSpinBox, "lrSpin"), "0.2", commit=Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: len(window.view.marker_lines()) == 2, timeout=WAIT_MS)
+    assert _font_pixels(window.view.marker_lines()[1].label.textItem.font()) >= 1.4 * normal
+    _f11(qtbot, window, False)
+    assert [_font_pixels(m.label.textItem.font()) for m in window.view.marker_lines()] == [normal, normal]
+    click(qtbot, find(window, QPushButton, "startButton"))  # pause
+    window.close()
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # Item 21 (part): "1 points moved"
 

@@ -284,6 +284,18 @@ def set_presenter_mode(window: QWidget, on: bool) -> None:
     window.setProperty(_PRESENTER_PROPERTY, on)
 
 
+def adopt_presenter_texts(widget: QWidget, items) -> None:
+    """Text items made while presenter mode is on (a change marker's label): they were made in its larger
+    application font, so turning the mode off must give them the normal one, as it does the others."""
+    window = widget.window()
+    saved = getattr(window, "_presenter_saved", None)
+    if not presenter_mode(window) or not saved:
+        return
+    for item in items:
+        if isinstance(item, pg.TextItem):
+            saved["texts"].append(("text", item, _scaled_font(item.textItem.font(), 1 / PRESENTER_FONT_SCALE)))
+
+
 def _scene_items(window: QWidget) -> list:
     """Every graphics item of every pyqtgraph view in ``window`` (each once)."""
     items, seen = [], set()
