@@ -51,6 +51,8 @@ STATE_TEXTS = {NO_SESSION: "No data set loaded", LOADING: "Loading…", READY: "
                PAUSED: "Paused", ENDED: "Finished", DIVERGED_STATE: "Diverged", STARTING: "Loading…"}
 DEFAULT_WINDOW_SIZE = (1640, 960)
 """The window's first size where the screen has room for it (smaller screens get their available area)."""
+PRESENTER_MAX_SIZE = 100_000
+"""Presenter mode asks for a window this large: the screen's available area is what it gets."""
 RATE_WINDOW_S = 1.0
 STATUS_INTERVAL_S = 0.1
 STRATEGY_NAMES = {"sgd": "SGD", "random-search": "Random search", "random-local-search": "Random local search"}
@@ -278,6 +280,10 @@ class MainWindow(QMainWindow):
         if on and self._sizes_before_presenter is None:
             self._sizes_before_presenter = (self.size(), [self.controls_dock.width(), self._views_dock.width()])
         set_presenter_mode(self, on)
+        if on and not (self.isMaximized() or self.isFullScreen()):
+            # The whole screen for the larger fonts: on a 1920×1080 screen a 1640×960 window gave the curves
+            # what the enlarged training panel left of it.
+            self.resize(fitted_size(self, QSize(PRESENTER_MAX_SIZE, PRESENTER_MAX_SIZE)))
         if not on and self._sizes_before_presenter is not None:
             size, self._dock_widths_wanted = self._sizes_before_presenter
             self._sizes_before_presenter = None

@@ -107,7 +107,7 @@ class SweepView(LectureView):
         self.curve_plot.setLabel("bottom", "step")
         self.curve_plot.setLabel("left", "loss")
         self.curve_plot.showGrid(x=True, y=True, alpha=0.2)
-        self.curve_plot.setTitle("Click a point to train it here and see its curves")
+        self.curve_plot.setTitle("Click a point: its curves here")
         self.loss_curve = self.curve_plot.plot([], [], pen=pg.mkPen((31, 119, 180), width=1))
         self.accuracy_axis_view = pg.ViewBox()
         plot_item = self.curve_plot.getPlotItem()
