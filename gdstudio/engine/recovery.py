@@ -13,7 +13,6 @@ import math
 
 import numpy as np
 
-from gdstudio.config import EVAL_SUBSET, SPLIT_SEED
 from gdstudio.engine.backends import STATUS_OK
 
 TRIAL_STEPS = 100
@@ -45,9 +44,9 @@ def stable_lr(session, weights: tuple[np.ndarray, np.ndarray], lr: float, steps:
     lr : float
         The chosen α (the smallest candidate when every trial diverged).
     tried : list of (float, float)
-        Each candidate α with its trial's final loss on the fixed training subset (``inf``: it diverged).
+        Each candidate α with its trial's final loss on the live training subset (``inf``: it diverged).
     """
-    X, y = _subset(session)
+    X, y = session.live_subset("train")
     tried: list[tuple[float, float]] = []
     best: tuple[float, float] | None = None
     candidate = lr
@@ -61,14 +60,6 @@ def stable_lr(session, weights: tuple[np.ndarray, np.ndarray], lr: float, steps:
             elif loss > best[1]:
                 break  # past the best: smaller steps only learn slower from here
     return (best[0] if best is not None else candidate), tried
-
-
-def _subset(session) -> tuple[np.ndarray, np.ndarray]:
-    """The fixed training rows the live accuracy is measured on (raw pixels; the backend preprocesses)."""
-    data = session.dataset
-    n = len(data.y_train)
-    rows = np.sort(np.random.default_rng(SPLIT_SEED).permutation(n)[:min(EVAL_SUBSET, n)])
-    return data.X_train[rows], data.y_train[rows]
 
 
 def _trial_loss(session, weights, lr: float, steps: int, X: np.ndarray, y: np.ndarray) -> float:

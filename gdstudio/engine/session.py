@@ -140,6 +140,11 @@ class Session:
             return math.inf
         return max(DIVERGENCE_FACTOR * self.initial_loss, DIVERGENCE_FLOOR)
 
+    def live_subset(self, split: str) -> tuple[np.ndarray, np.ndarray]:
+        """``(X, y)``: the fixed rows of ``split`` (``"train"`` or ``"val"``) that the live accuracy is measured on
+        (raw pixels, uint8; the backend preprocesses)."""
+        return self._subsets[split]
+
     def weights(self) -> tuple[np.ndarray, np.ndarray]:
         """Copies of ``(W, b)`` as float64."""
         return self.W.astype(np.float64), self.b.astype(np.float64)

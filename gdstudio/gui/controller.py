@@ -26,16 +26,16 @@ STARTING = "starting"
 
 # One table for a run's life (STYLE.md): what each state lets a person do, and where the commands lead at once
 # (the training thread then confirms or corrects the state). A command missing from a state's row does nothing.
-ACTIONS = ("start", "pause", "step", "reset", "open", "save")
+ACTIONS = ("start", "pause", "step", "reset", "open", "save", "restore")
 ENABLED: dict[str, frozenset] = {
     NO_SESSION: frozenset(),
     LOADING: frozenset({"start"}),  # queues the run: it starts when loading ends
     STARTING: frozenset({"start"}),  # a second press takes the queued run back
-    READY: frozenset({"start", "step", "reset", "open", "save"}),
+    READY: frozenset({"start", "step", "reset", "open", "save", "restore"}),
     RUNNING_STATE: frozenset({"start", "pause", "reset", "open", "save"}),  # start = pause while running
-    PAUSED: frozenset({"start", "step", "reset", "open", "save"}),
-    ENDED: frozenset({"start", "reset", "open", "save"}),  # start = continue for the Epochs field's length
-    DIVERGED_STATE: frozenset({"reset", "open", "save"}),  # a new α or λ (or the banner) makes it PAUSED
+    PAUSED: frozenset({"start", "step", "reset", "open", "save", "restore"}),
+    ENDED: frozenset({"start", "reset", "open", "save", "restore"}),  # start = continue for the Epochs field
+    DIVERGED_STATE: frozenset({"reset", "open", "save", "restore"}),  # a new α or λ (or the banner): PAUSED
     BUSY: frozenset(),
 }
 NEXT_STATE: dict[tuple[str, str], str] = {
@@ -87,7 +87,7 @@ class TrainingController(QObject):
         self.last_final: Progress | None = None
         self.state = NO_SESSION
         self.cuda_reason: str | None = None
-        self._queued_start: tuple[float | None] | None = None  # (extend_epochs,) of a Start pressed while loading
+        self._start_epochs: float | None = None  # extend_epochs of the Start pressed while loading (STARTING)
         self._thread = TrainingThread()
         # Methods of this GUI-thread object, never lambdas: Qt then queues each signal into the GUI thread.
         self._thread.loaded.connect(self._on_loaded)
@@ -144,11 +144,9 @@ class TrainingController(QObject):
         self._thread.save_run(folder)
 
     def start(self, extend_epochs: float | None = None) -> None:
-        if self.state == LOADING:  # honoured when loading ends
-            self._queued_start = (extend_epochs,)
-        elif self.state == STARTING:
-            self._queued_start = None
-        else:
+        if self.state == LOADING:  # honoured when loading ends (the STARTING state says a run is queued)
+            self._start_epochs = extend_epochs
+        elif self.state != STARTING:  # in STARTING, a second press takes the queued run back
             self._thread.train(extend_epochs)
         self._command("start")  # at once, so a second click means Pause; the thread confirms
 
@@ -228,11 +226,8 @@ class TrainingController(QObject):
     @Slot(str)
     def _on_state_changed(self, state: str) -> None:
         following = NEXT_STATE.get((self.state, state), state)
-        if self.state == STARTING and following == RUNNING_STATE and self._queued_start is not None:
-            (extend_epochs,), self._queued_start = self._queued_start, None
-            self._thread.train(extend_epochs)
-        elif self.state == STARTING and following != STARTING:  # neither loading nor loaded: e.g. diverged
-            self._queued_start = None
+        if self.state == STARTING and following == RUNNING_STATE:
+            self._thread.train(self._start_epochs)
         self._set_state(following)
 
     @Slot(float)
@@ -245,10 +240,8 @@ class TrainingController(QObject):
 
     @Slot(str, str, str)
     def _on_failed(self, what: str, message: str, details: str) -> None:
-        if what in ("load", "open"):
-            self._queued_start = None  # the run pressed for is not there; the thread's next state says what is
-            if self.state == STARTING:
-                self._set_state(LOADING)
+        if what in ("load", "open") and self.state == STARTING:
+            self._set_state(LOADING)  # the run pressed for is not there; the thread's next state says what is
         self.failed.emit(what, message, details)
 
     @Slot(str)

@@ -464,6 +464,11 @@ def mean_image_pixmap(mean: np.ndarray, image_shape, size: int) -> QPixmap | Non
                                                   Qt.TransformationMode.FastTransformation)
 
 
+def short_strategy_title(strategy: str) -> str:
+    """``SGD`` for ``sgd``: the strategy's title without its explanation in brackets."""
+    return STRATEGY_TITLES.get(strategy, strategy).split(" (")[0]
+
+
 def short_title(name: str) -> str:
     """``CIFAR-10`` for ``cifar10``: a data set's title up to its first comma."""
     spec = DATASETS.get(name)

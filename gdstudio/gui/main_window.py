@@ -25,9 +25,9 @@ from gdstudio.engine.lessons import FULL_SPEED, Lesson
 from gdstudio.engine.progress import DIVERGED, OK, Progress
 from gdstudio.engine.session import dataset_defaults
 from gdstudio.gui.banner import DivergenceBanner
-from gdstudio.gui.controller import (BUSY, DIVERGED_STATE, ENDED, LOADING, NO_SESSION, PAUSED, READY,
+from gdstudio.gui.controller import (DIVERGED_STATE, ENDED, LOADING, NO_SESSION, PAUSED, READY,
                                      RUNNING_STATE, STARTING, TrainingController)
-from gdstudio.gui.controls import ControlsPanel, short_title
+from gdstudio.gui.controls import ControlsPanel, short_strategy_title, short_title
 from gdstudio.gui.curves import REDRAW_BUSY_FRACTION, REDRAW_IDLE_FRACTION, CurvesView, KeptRunsPanel
 from gdstudio.gui.datasets import DownloadDialog
 from gdstudio.gui.errorlog import log_error
@@ -55,8 +55,6 @@ PRESENTER_MAX_SIZE = 100_000
 """Presenter mode asks for a window this large: the screen's available area is what it gets."""
 RATE_WINDOW_S = 1.0
 STATUS_INTERVAL_S = 0.1
-STRATEGY_NAMES = {"sgd": "SGD", "random-search": "Random search", "random-local-search": "Random local search"}
-"""How a kept run's label names its strategy."""
 IN_WINDOW_WORDS = (
     (re.compile(r"get it with `gdstudio datasets download ([\w-]+)`, or pass --data PATH to a copy you have"),
      lambda match: f"get it with File → Data sets → Get {short_title(match[1])}…, or use File → Data sets → "
@@ -132,7 +130,6 @@ class MainWindow(QMainWindow):
         self.lesson_in_force = False
         """The controls hold a lesson's values, which are not remembered as the user's (until the user opens a
         data set or a run, or restores the defaults)."""
-        self._train_after_load = False
 
         self._build_widgets()
         self._build_views()
@@ -261,9 +258,13 @@ class MainWindow(QMainWindow):
         throws a trained run away. False when the person keeps the run."""
         if not self.confirm_discard("The lesson"):
             return False
-        self.controls.show_config(config.with_defaults(dataset_defaults(config.dataset)))
-        self.controller.load(config, data_path=self._data_path_for(config.dataset))
+        self._load(config, self._data_path_for(config.dataset))
         return True
+
+    def _load(self, config: TrainConfig, data_path=None) -> None:
+        """Make a new session from ``config``; the boxes show its settings from the first paint, while it loads."""
+        self.controls.show_config(config.with_defaults(dataset_defaults(config.dataset)))
+        self.controller.load(config, data_path)
 
     def _configure_tab_bars(self) -> None:
         """Whole titles and scroll arrows, not ten titles cut to "Cl…". QMainWindow makes a new tab bar whenever
@@ -412,8 +413,6 @@ class MainWindow(QMainWindow):
         self._lessons.choosing.connect(self._on_lesson_choosing)
         self._lessons.chosen.connect(self._on_lesson_chosen)
         self.lesson_caption.rerun_requested.connect(self.reset_and_train)
-        self.controller.state_changed.connect(self._on_state_for_lessons)
-        self.controller.failed.connect(self._on_failed_for_lessons)
         help_menu = menu.addMenu("&Help")
         help_menu.addAction(self.about_action)
 
@@ -506,8 +505,7 @@ class MainWindow(QMainWindow):
         except ConfigError:
             config = TrainConfig(dataset=name)
         self._loading = name
-        self.controls.show_config(config.with_defaults(dataset_defaults(name)))  # from the first paint
-        self.controller.load(config, self._data_path_for(name))
+        self._load(config, self._data_path_for(name))
 
     @Slot(str)
     def _on_dataset_chosen(self, name: str) -> None:
@@ -549,8 +547,7 @@ class MainWindow(QMainWindow):
         except ConfigError:
             config = TrainConfig(dataset=name)
         self._loading = name
-        self.controls.show_config(config.with_defaults(dataset_defaults(name)))
-        self.controller.load(config, str(path))
+        self._load(config, str(path))
 
     # Dialog front ends -----------------------------------------------------------------------------------------
 
@@ -725,7 +722,8 @@ class MainWindow(QMainWindow):
         for widgets, action in (((self.start_button, self.start_action), "start"),
                                 ((self.step_button, self.step_action), "step"),
                                 ((self.reset_button, self.reset_action), "reset"),
-                                ((self.open_action,), "open"), ((self.save_action, self.save_as_action), "save")):
+                                ((self.open_action,), "open"), ((self.save_action, self.save_as_action), "save"),
+                                ((self.restore_defaults_action,), "restore")):
             for widget in widgets:
                 widget.setEnabled(can(action))
         self.controls.set_running(running, busy=state in (LOADING, STARTING))
@@ -954,7 +952,7 @@ class MainWindow(QMainWindow):
         loss = record.loss_name if record is not None else info.loss
         step = record.step if record is not None else info.step
         strategy = record.strategy if record is not None else info.config.strategy
-        parts = [STRATEGY_NAMES.get(strategy, strategy), LOSS_TITLES.get(loss, loss)]
+        parts = [short_strategy_title(strategy), LOSS_TITLES.get(loss, loss)]
         if strategy == "sgd":  # the searches take no step along a gradient: α plays no part in them
             parts.append(f"α={format_number(source.lr)}")
         parts += [f"λ={format_number(source.reg)}", f"B={source.batch_size}"]
@@ -987,45 +985,26 @@ class MainWindow(QMainWindow):
     def restore_defaults(self) -> None:
         """A new run with the data set's own hyperparameters (and softmax, SGD); they become the remembered ones."""
         info = self.controller.info
-        if info is None or not self.controller.ready or self.controller.running:
+        if info is None or not self.controller.can("restore"):
             return
         name = info.dataset
         self.lesson_in_force = False
         self.lesson_caption.hide()
         self.prefs.forget_hyperparameters(name)
         config = TrainConfig(dataset=name, seed=self.controls.value("seed"), backend=self.controls.value("backend"))
-        self.controller.load(config, self._data_path_for(name))
+        self._load(config, self._data_path_for(name))
 
     @Slot()
     def reset_and_train(self) -> None:
-        """The comparison's next run: W₀ from the seed again, the settings on screen, and train.
-
-        A new session rather than Reset: it starts with exactly the values on screen (a loss switched after the
-        first run is the new run's loss from its first step, not a change marked at step 0)."""
-        info = self.controller.info
-        if info is None or not self.controller.ready:
+        """The comparison's next run: W₀ and the batches from the seed again, the settings on screen, and train.
+        Reset starts from the values in force (a loss switched after the first run is the new run's loss from its
+        first step, not a change marked at step 0)."""
+        if not self.controller.can("reset"):
             return
         if self.controller.running:
             self.controller.pause()
-        self.controls.flush_live()
-        try:
-            config = self.controls.config()
-        except ConfigError as exc:
-            self.show_error("Value out of range", str(exc))
-            return
-        self._train_after_load = True
-        self.controller.load(config, self._data_path_for(config.dataset), dataset=info.data)
-
-    @Slot(str)
-    def _on_state_for_lessons(self, state: str) -> None:
-        self.restore_defaults_action.setEnabled(state not in (RUNNING_STATE, LOADING, BUSY, NO_SESSION))
-        if state == READY and self._train_after_load:
-            self._train_after_load = False
-            self.toggle_training()
-
-    @Slot(str, str, str)
-    def _on_failed_for_lessons(self, what: str, message: str, details: str) -> None:
-        self._train_after_load = False
+        self.reset_run()
+        self.toggle_training()
 
     # ----------------------------------------------------------------------------------------------------------
     # Closing

@@ -380,7 +380,7 @@ class TrainingThread(QThread):
             self._schedule_now()
 
     def _do_resume(self, lr: float | None) -> None:
-        from gdstudio.engine.recovery import stable_lr
+        from gdstudio.engine.recovery import LR_FACTOR, stable_lr
 
         session = self._require_session()
         if lr is None and session.status != DIVERGED:  # a typed α already made the run resumable: go on with it
@@ -388,7 +388,7 @@ class TrainingThread(QThread):
             return
         best = self._best_weights()
         if lr is None:
-            lr = session.lr / 10.0
+            lr = session.lr / LR_FACTOR  # the search strategies take no gradient step to try α on
             if session.strategy == "sgd":
                 lr, _ = stable_lr(session, best if best is not None else session.weights(), session.lr)
             self.resumed.emit(lr)
