@@ -44,8 +44,13 @@ def open_view(qtbot, view_class, info, **kwargs):
     view.on_loaded(info)
     view.show()
     qtbot.waitExposed(view)
-    view.refresh()
+    drawn(qtbot, view)
     return view
+
+
+def drawn(qtbot, view):
+    """Wait until the view's own refresh (the views' scheduler, on the event loop) has drawn what it was given."""
+    qtbot.waitUntil(lambda: not view.stale, timeout=10_000)
 
 
 def x_of(session, X):
@@ -74,9 +79,9 @@ def test_each_view_opens_on_digits_and_toy2d_and_follows_live_weights(qtbot, vie
     record = _fake_record(step=99, loss_name="svm", reg=0.01, weights=(W * 2, b + 1))
     view.on_progress([record])
     assert view.weights[0] is record.weights[0] and view.loss_name == "svm" and view.reg == 0.01
-    view.refresh()
+    drawn(qtbot, view)
     view.on_loaded(toy[1])  # another session: the view follows, and forgets the old record
-    view.refresh()
+    drawn(qtbot, view)
     assert view.loss_name == toy[1].loss and view.step == toy[1].step
     assert view.showing_message == (view_class is TemplatesView)
 
@@ -253,7 +258,7 @@ def test_gradient_check_samples_large_w_and_drops_a_stale_result(qtbot, digits, 
     view.wait_for_check()
     qtbot.wait(50)
     assert view.result is None and view.table.rowCount() == 0
-    view.refresh()
+    drawn(qtbot, view)
     view.start_check()
     qtbot.waitUntil(lambda: view.result is not None, timeout=30_000)
     assert len(view.result.entries) == 3 * 3 and view.result.max_relative_error < 1e-6

@@ -80,6 +80,11 @@ class LiveView(QWidget):
         self._stopped = True
 
     # drawing --------------------------------------------------------------------------------------------------
+    @property
+    def stale(self) -> bool:
+        """What the view shows is older than the session or weights it was given (its next refresh redraws)."""
+        return self._dirty
+
     def due(self, now: float) -> bool:
         """Changed since drawn, on screen, and its last refresh at least ``1 / refresh_hz`` ago."""
         return (self._dirty and not self._stopped and now - self._last_refresh >= 1.0 / self.refresh_hz
