@@ -5,13 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 import pytest
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QMessageBox, QPushButton, QSpinBox
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QMessageBox, QPushButton, QSpinBox
 
 from gdstudio.engine.runs import load_run
 from gdstudio.gui.controller import DIVERGED_STATE, ENDED, PAUSED, READY, RUNNING_STATE
 
 from .conftest import LOAD_TIMEOUT_MS, open_window
+from .person import click as click_widget
+from .person import curve_data, move_mouse, named_curve, pick
 
 RUN_TIMEOUT_MS = 15_000
 LONG = 100_000.0  # epochs: a run that outlasts any test
@@ -88,10 +90,9 @@ def test_start_shows_the_loss_falling_and_accuracy_rising(qtbot, window):
     assert "Finished" not in window.final_label.text() and "test" in window.final_label.text()
     assert window.step_label.text() == f"step {window.controller.last_final.step:,}"
     assert child(window, QPushButton, "startButton").text() == "Continue"
-    # the curves were drawn from the data
-    window.view.redraw()
-    x, y = window.view._smooth_items["loss"].getData()
-    assert len(x) == len(loss)
+    # the curves were drawn from the data, by the window's own redraw timer
+    total = named_curve(child(window, pg.PlotWidget, "lossPlot"), "total loss")
+    qtbot.waitUntil(lambda: len(curve_data(total)[0]) == len(loss), timeout=RUN_TIMEOUT_MS)
 
 
 def test_pause_stops_new_points_and_resume_goes_on(qtbot, window):
@@ -283,27 +284,34 @@ def test_x_axis_log_scale_and_hover_readout(qtbot, window):
     child(window, QDoubleSpinBox, "epochsSpin").setValue(4)
     click(qtbot, window, "startButton")
     qtbot.waitUntil(state_is(window, ENDED), timeout=RUN_TIMEOUT_MS)
-    view = window.view
-    view.set_x_axis("epoch")
-    x, _ = view._smooth_items["loss"].getData()
-    assert x[-1] == pytest.approx(4.0)
+    loss_plot = child(window, pg.PlotWidget, "lossPlot")
+    total = named_curve(loss_plot, "total loss")
+    axis_box = child(window, QComboBox, "xAxisCombo")
+    pick(qtbot, axis_box, "epochs")
+    qtbot.waitUntil(lambda: curve_data(total)[0][-1] == pytest.approx(4.0), timeout=RUN_TIMEOUT_MS)
     assert window.x_axis_actions["epoch"].isChecked()
-    view.set_x_axis("examples")
-    x, _ = view._smooth_items["loss"].getData()
-    assert x[-1] == window.curves.steps.column("examples")[-1]
-    view.set_log_loss(True)
-    assert view.loss_plot.getPlotItem().getAxis("left").logMode and window.log_action.isChecked()
-    view.set_x_axis("step")
+    pick(qtbot, axis_box, "examples seen")
+    last_examples = window.curves.steps.column("examples")[-1]
+    qtbot.waitUntil(lambda: curve_data(total)[0][-1] == last_examples, timeout=RUN_TIMEOUT_MS)
+    click_widget(qtbot, child(window, QCheckBox, "logLossCheck"))
+    qtbot.waitUntil(lambda: loss_plot.getPlotItem().getAxis("left").logMode, timeout=RUN_TIMEOUT_MS)
+    assert window.log_action.isChecked()
+    pick(qtbot, axis_box, "steps")
     last = int(window.curves.steps.column("step")[-1])
-    text = view.show_values_at(last - 0.3)
-    assert text.startswith(f"step {last:,} ") and "loss" in text and "val" in text
+    qtbot.waitUntil(lambda: curve_data(total)[0][-1] == last, timeout=RUN_TIMEOUT_MS)
+    view_box = loss_plot.getPlotItem().getViewBox()
+    low, high = view_box.viewRange()[1]
+    scene_point = view_box.mapViewToScene(QPointF(last - 0.3, (low + high) / 2))
+    move_mouse(loss_plot.viewport(), loss_plot.mapFromScene(scene_point))
+    readout = window.view.readout
+    qtbot.waitUntil(lambda: readout.text().startswith(f"step {last:,} "), timeout=RUN_TIMEOUT_MS)
+    assert "loss" in readout.text() and "val" in readout.text()
 
 
 def test_export_curves_as_csv_and_png(qtbot, window, tmp_path):
     child(window, QDoubleSpinBox, "epochsSpin").setValue(2)
     click(qtbot, window, "startButton")
     qtbot.waitUntil(state_is(window, ENDED), timeout=RUN_TIMEOUT_MS)
-    window.view.redraw()
     lines = window.export_csv(tmp_path / "curves.csv").read_text().splitlines()
     assert lines[0].split(",")[:5] == ["step", "epoch", "examples", "evaluations", "loss"]
     assert len(lines) == 1 + len(window.curves)
