@@ -437,9 +437,13 @@ def cmd_datasets(args) -> int:
     print(f"{'name':<15} {'present':<8} {'size':>10}  where")
     for row in rows:
         size = f"{row['size'] / 1e6:.1f} MB" if row.get("size") else ""
-        print(f"{row['name']:<15} {'yes' if row['present'] else 'no':<8} {size:>10}  {row['where']}")
-    print(f"\ncache folder: {registry.cache_dir()} (set GDSTUDIO_DATA_DIR to move it); "
-          "`gdstudio datasets download NAME` fetches one, `--data PATH` uses an archive you have.")
+        where = {"system": f"system copy: {row['where']}", "cache": f"cache: {row['where']}",
+                 None: f"not here (its cache folder: {row['where']})"}.get(row["origin"], row["where"])
+        print(f"{row['name']:<15} {'yes' if row['present'] else 'no':<8} {size:>10}  {where}")
+    print(f"\ncache folder: {registry.cache_dir()} (set GDSTUDIO_DATA_DIR to move it)")
+    for row in rows:
+        if not row["present"]:
+            print(f"to get {row['name']}: {row['get']}")
     return EXIT_OK
 
 

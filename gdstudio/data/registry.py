@@ -27,13 +27,16 @@ from gdstudio.data.download import download, file_md5
 
 DATA_DIR_ENV = "GDSTUDIO_DATA_DIR"
 """Environment variable that moves the download cache (default: the platform's user cache folder)."""
+SYSTEM_DATA_ENV = "GDSTUDIO_SYSTEM_DATA_DIRS"
+"""Environment variable that replaces the folders searched for system copies: a list of folders (separated by
+``os.pathsep``) each holding one folder per data set name, like ``/usr/share/datasets``; empty: none."""
 APP_NAME = "gdstudio"
 DEFAULT_DATASET = "digits"
 MEMORY_CACHE_ENTRIES = 4
 """Loaded data sets kept in memory per process (CIFAR-10 takes about 150 MB)."""
 
 __all__ = ["DATASETS", "DEFAULT_DATASET", "DatasetSpec", "cache_dir", "dataset_status", "download_dataset",
-           "forget", "get_spec", "load_dataset"]
+           "forget", "get_spec", "load_dataset", "system_folders"]
 
 DownloadProgress = Callable[[int, "int | None", str], None]
 """``progress(done_bytes, total_bytes_or_None, filename)``, as each file of a data set downloads: the two
@@ -64,6 +67,46 @@ def cache_dir() -> Path:
     """
     override = os.environ.get(DATA_DIR_ENV, "").strip()
     return Path(override).expanduser() if override else Path(platformdirs.user_cache_dir(APP_NAME))
+
+
+def system_folders(name: str) -> list[Path]:
+    """The folders where the operating system's packages install a copy of ``name``, in search order.
+
+    The data set table's ``system_folders``, unless ``$GDSTUDIO_SYSTEM_DATA_DIRS`` is set: then ``root/name``
+    for each of its folders.
+    """
+    spec = get_spec(name)
+    override = os.environ.get(SYSTEM_DATA_ENV)
+    if override is None:
+        return [Path(folder) for folder in spec.system_folders]
+    if not spec.system_folders:
+        return []
+    return [Path(root).expanduser() / name for root in override.split(os.pathsep) if root.strip()]
+
+
+def _locate(name: str) -> tuple[Path | None, str, Path | None]:
+    """The copy of the downloadable data set ``name`` that loads without ``--data``: ``(path, origin, folder)``.
+
+    The cache folder first (origin ``"cache"``), then the system folders (``"system"``); ``folder`` is the one
+    searched folder that holds it. ``(None, "", None)`` when none does (files are judged by their names here; the
+    content is checked when loading).
+    """
+    for folder, origin in [(cache_dir() / name, "cache")] + [(f, "system") for f in system_folders(name)]:
+        found = _FINDERS[name](folder) if folder.is_dir() else None
+        if found is not None:
+            return found, origin, folder
+    return None, "", None
+
+
+def how_to_get(name: str) -> str:
+    """The ways to get the downloadable data set ``name``, as a clause for a message."""
+    spec = get_spec(name)
+    ways = []
+    if spec.system_package:
+        ways.append(f"install the package `sudo apt-get install {spec.system_package}` (Debian, Ubuntu)")
+    ways.append(f"download it with `gdstudio datasets download {name}`")
+    ways.append("pass --data PATH to a copy you have")
+    return ", ".join(ways[:-1]) + ", or " + ways[-1]
 
 
 def get_spec(name: str) -> DatasetSpec:
@@ -105,28 +148,34 @@ def load_dataset(name: str, path: str | os.PathLike | None = None, *, seed: int 
         if name in _TOY_KINDS:
             return _remember((name, None, int(seed)), lambda: make_toy2d(_TOY_KINDS[name], seed=int(seed)))
         return _remember((name, None, None), load_digits)
+    expected = None
     if path is not None:
         location = Path(path).expanduser()
         if not location.exists():
             raise DataError(f"{location}: no such file or folder")
     else:
-        folder = cache_dir() / name
-        location = _FINDERS[name](folder) if folder.is_dir() else None
+        location, origin, _folder = _locate(name)
         if location is None:
-            raise DataError(f"data set {name!r} is not downloaded (looked in {folder}); get it with "
-                            f"`gdstudio datasets download {name}`, or pass --data PATH to a copy you have")
-    return _remember((name, str(location.resolve()), None), lambda: _LOADERS[name](location))
+            searched = [cache_dir() / name] + system_folders(name)
+            raise DataError(f"data set {name!r} is not on this machine (looked in "
+                            f"{' and '.join(str(folder) for folder in searched)}); {how_to_get(name)}")
+        if origin == "system":
+            expected = spec.content_sha256 or None
+    load = _LOADERS[name] if expected is None else partial(_LOADERS[name], expected_sha256=expected)
+    return _remember((name, str(location.resolve()), None), lambda: load(location))
 
 
 def dataset_status() -> list[dict]:
-    """What is available, one dict per data set in :data:`DATASETS` order.
+    """What is available, one dict per data set in :data:`DATASETS` order. Quick: files are found by name.
 
     Returns
     -------
     list of dict
-        Keys ``name``, ``title``, ``builtin`` (bool), ``present`` (bool), ``where`` (``"built in"`` or the
-        path found in the cache, else the folder where it would go) and ``size`` (bytes on disk when present:
-        the cache folder's files, or the embedded file, 0 for generated sets; ``None`` when absent).
+        Keys ``name``, ``title``, ``builtin`` (bool), ``present`` (bool), ``origin`` (``"built in"``,
+        ``"cache"``, ``"system"`` for a copy an operating-system package installed, or ``None`` when absent),
+        ``where`` (``"built in"``, the path found, else the cache folder where it would go), ``size`` (bytes on
+        disk when present: the copy's files, or the embedded file, 0 for generated sets; ``None`` when absent)
+        and ``get`` (how to get it when absent, else ``None``).
     """
     rows = []
     for spec in DATASETS.values():
@@ -135,12 +184,12 @@ def dataset_status() -> list[dict]:
             size = 0
             if spec.name == "digits":
                 size = len(resources.files("gdstudio.resources").joinpath(DIGITS_RESOURCE).read_bytes())
-            row.update(present=True, where="built in", size=size)
+            row.update(present=True, origin="built in", where="built in", size=size, get=None)
         else:
-            folder = cache_dir() / spec.name
-            found = _FINDERS[spec.name](folder) if folder.is_dir() else None
-            row.update(present=found is not None, where=str(found or folder),
-                       size=_folder_size(folder) if found is not None else None)
+            found, origin, folder = _locate(spec.name)
+            row.update(present=found is not None, origin=origin or None, where=str(found or cache_dir() / spec.name),
+                       size=_folder_size(folder) if folder is not None else None,
+                       get=None if found is not None else how_to_get(spec.name))
         rows.append(row)
     return rows
 

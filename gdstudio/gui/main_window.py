@@ -56,9 +56,10 @@ PRESENTER_MAX_SIZE = 100_000
 RATE_WINDOW_S = 1.0
 STATUS_INTERVAL_S = 0.1
 IN_WINDOW_WORDS = (
-    (re.compile(r"get it with `gdstudio datasets download ([\w-]+)`, or pass --data PATH to a copy you have"),
-     lambda match: f"get it with File → Data sets → Get {short_title(match[1])}…, or use File → Data sets → "
+    (re.compile(r"download it with `gdstudio datasets download ([\w-]+)`, or pass --data PATH to a copy you have"),
+     lambda match: f"download it with File → Data sets → Get {short_title(match[1])}…, or use File → Data sets → "
                    "Locate… to point to a copy you have"),
+    (re.compile(r"use --dataset ([\w-]+)"), lambda match: f"choose {short_title(match[1])} in the data set box"),
     (re.compile(r"it takes no --data path"), lambda match: "it needs no archive or folder"),
     (re.compile(r"use --backend cpu"), lambda match: "choose the CPU backend"),
     (re.compile(r"--lr\b"), lambda match: "α"),

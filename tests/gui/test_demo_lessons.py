@@ -354,10 +354,13 @@ def test_errors_in_the_window_name_the_menu_not_the_command_line(qtbot):
 
 
 @pytest.mark.parametrize("engine, window_words", [
-    ("data set 'mnist' is not downloaded (looked in /c/mnist); get it with `gdstudio datasets download mnist`, or "
-     "pass --data PATH to a copy you have",
-     "data set 'mnist' is not downloaded (looked in /c/mnist); get it with File → Data sets → Get MNIST "
+    ("data set 'mnist' is not on this machine (looked in /c/mnist); download it with `gdstudio datasets download "
+     "mnist`, or pass --data PATH to a copy you have",
+     "data set 'mnist' is not on this machine (looked in /c/mnist); download it with File → Data sets → Get MNIST "
      "handwritten digits…, or use File → Data sets → Locate… to point to a copy you have"),
+    ("/f: these files hold Fashion-MNIST (clothing), not MNIST (handwritten digits); use --dataset fashion-mnist",
+     "/f: these files hold Fashion-MNIST (clothing), not MNIST (handwritten digits); choose Fashion-MNIST "
+     "clothing in the data set box"),
     ("backend cuda: no GPU; use --backend cpu", "backend cuda: no GPU; choose the CPU backend"),
     ("α = 10 is too large; lower --lr (try 1) or --reg", "α = 10 is too large; lower α (try 1) or λ"),
 ])
