@@ -621,10 +621,13 @@ class MainWindow(QMainWindow):
 
     @Slot(str)
     def _on_dataset_missing(self, name: str) -> None:
-        title = short_title(name)
+        title, package = short_title(name), DATASETS[name].system_package
+        system = (f"\n\nOn Debian or Ubuntu, `sudo apt-get install {package}` installs it for every user of this "
+                  "computer; GD Studio finds it there." if package else "")
         box = QMessageBox(QMessageBox.Icon.Question, f"{title} is not on this computer",
                           f"{DATASETS[name].title} is not downloaded yet.\n\nDownload it now (into "
-                          f"{self._cache_hint(name)}), or point to an archive or folder you already have?", parent=self)
+                          f"{self._cache_hint(name)}), or point to an archive or folder you already have?{system}",
+                          parent=self)
         box.setObjectName("missingDatasetDialog")
         download = box.addButton("Download", QMessageBox.ButtonRole.AcceptRole)
         archive = box.addButton("Locate archive…", QMessageBox.ButtonRole.ActionRole)
