@@ -1,7 +1,7 @@
 """Screenshots of what a lecturer sees: the window after a short run, each view on top, and presenter mode, at a
 projector's 1280×720 and at 1920×1080, each on a real X server (Xvfb) with the window at the size it chooses.
 
-    .venv/bin/python tests/bench/screens.py [--out shots] [--sizes 1280x720 1920x1080]
+    .venv/bin/python tests/bench/screens.py [--out shots] [--sizes 1280x720 1920x1080] [--dataset NAME]
 
 For each size the script starts itself again under ``xvfb-run`` (Debian: ``xvfb xauth libxcb-cursor0
 libxcb-icccm4 libxcb-keysyms1``). What it saves is the whole screen (``QScreen.grabWindow(0)``), so whatever
@@ -73,7 +73,7 @@ def _show_view(window, dock) -> None:
         dock.raise_()
 
 
-def shoot(out: Path, size: str, presenter_views: bool = False) -> int:
+def shoot(out: Path, size: str, presenter_views: bool = False, dataset: str | None = None) -> int:
     """Under a running X server: open the window, train, and save the pictures for ``size``."""
     from PySide6.QtCore import Qt
     from PySide6.QtTest import QTest
@@ -82,7 +82,7 @@ def shoot(out: Path, size: str, presenter_views: bool = False) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     from gdstudio.gui import MainWindow
 
-    window = MainWindow()
+    window = MainWindow(dataset=dataset) if dataset else MainWindow()
     window.show()
     window.activateWindow()  # with no window manager under Xvfb, nothing gives the new window the keyboard
     _wait(app, window.isActiveWindow)
@@ -124,17 +124,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="shots", help="folder for the PNGs (default: shots)")
     parser.add_argument("--sizes", nargs="+", default=list(DEFAULT_SIZES), help="screen sizes WxH")
     parser.add_argument("--presenter-views", action="store_true", help="each view in presenter mode too")
+    parser.add_argument("--dataset", help="the data set to open (default: the window's own choice)")
     parser.add_argument("--here", metavar="WxH", help=argparse.SUPPRESS)  # the run under xvfb-run
     args = parser.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     if args.here:
-        return shoot(out, args.here, args.presenter_views)
+        return shoot(out, args.here, args.presenter_views, args.dataset)
     status = 0
     for size in args.sizes:
         env = dict(os.environ, QT_QPA_PLATFORM="xcb")
         command = ["xvfb-run", "-a", "-s", f"-screen 0 {size}x24", sys.executable, __file__, "--out", str(out),
-                   "--here", size] + (["--presenter-views"] if args.presenter_views else [])
+                   "--here", size] + (["--presenter-views"] if args.presenter_views else []) + (
+                      ["--dataset", args.dataset] if args.dataset else [])
         status |= subprocess.run(command, env=env).returncode
     return status
 
