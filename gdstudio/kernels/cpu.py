@@ -5,9 +5,25 @@ order, preprocess, scores, loss, gradient, update), so Python's overhead is paid
 allocates nothing: the caller makes the work buffers once per session (:class:`Buffers`).
 
 Each kernel is compiled twice from one Python function: serially, and with ``parallel=True`` where ``prange``
-splits the work. Every output element is owned by exactly one loop iteration and reductions run in a fixed
-order, so the result does not depend on the thread count: same seed + same backend = the same bits.
+splits the work. Every output element is owned by exactly one loop iteration, and every sum runs in an order that
+the source fixes, so the result depends neither on the thread count nor on how the compiler treated this copy of
+the code: same seed + same backend = the same bits, whether the kernels were compiled in this process or loaded
+from Numba's on-disk cache. So nothing is compiled with fast-math (reassociation let every compiled copy of a
+helper sum in its own order, and which copy ran depended on the cache: issue 14); where a sum is vectorised its
+lanes are explicit (:mod:`gdstudio.kernels.lanes`) and added up in a fixed order.
 
+Two layouts, chosen by the number of pixels ``D``:
+
+- *short rows* (``D < SMALL_D``, such as the 8×8 digits): classes in lanes. Each step preprocesses its batch rows
+  into floats, ``W`` is kept transposed for the chunk (``D`` rows of the classes rounded up to 16 lanes), and a
+  row's scores are ``b + Σ_d x_d·Wᵀ[d]``: one broadcast pixel times 16 classes per instruction, no sum across
+  lanes. The gradient ``dWᵀ[d] = Σ_r x_rd·dS_r`` has the same shape.
+- *long rows* (CIFAR-10): pixels in lanes. uint8 pixels are widened inside the loops (exact) and the
+  preprocessing ``x = (u − mean)·scale`` is folded into the algebra: ``S = scale·(u·W_cᵀ) + (b_c −
+  scale·mean·W_cᵀ)`` and ``dW = scale·(dSᵀ·u − db ⊗ mean) + 2λW``. A score tile of 4 rows × 5 classes and a
+  gradient tile of 5 classes × 64 pixels each keep 20 lane sums in registers.
+
+The new weights of a step go to a second buffer and replace the old ones only once the step is known to be finite.
 All kernels are ``nogil=True`` so that a GUI thread stays live while a worker thread trains.
 """
 
@@ -23,9 +39,9 @@ from gdstudio.config import CPU_WIDE_VECTORS
 
 
 def _prefer_wide_vectors() -> None:
-    """Let LLVM use 512-bit vectors on AVX-512 CPUs (it defaults to 256 bits there; 512 made these kernels
-    1.6× faster on the 2-core AVX-512 VM). Only before Numba's CPU target exists and when the user has not
-    chosen the features (``NUMBA_CPU_FEATURES``); the features are part of Numba's cache key."""
+    """Let LLVM use 512-bit vectors on AVX-512 CPUs (it defaults to 256 bits there, splitting every 16-lane
+    operation in two). Only before Numba's CPU target exists and when the user has not chosen the features
+    (``NUMBA_CPU_FEATURES``); the features are part of Numba's cache key."""
     from numba.core import config as numba_config
     from numba.core.registry import cpu_target
 
@@ -45,6 +61,8 @@ def _prefer_wide_vectors() -> None:
 
 _prefer_wide_vectors()
 
+from gdstudio.kernels import lanes  # noqa: E402  (after the CPU features: it reads them to choose its fma)
+
 SVM = 0
 SOFTMAX = 1
 NO_LOSS = -1
@@ -55,8 +73,532 @@ STATUS_NONFINITE = 1
 STATUS_TOO_LARGE = 2
 
 SVM_MARGIN = np.float32(1.0)
-# reassoc lets reductions use SIMD lanes; never nnan/ninf, since the divergence guard relies on isfinite.
-_FASTMATH = {"reassoc", "contract", "nsz"}
+LANES = lanes.WIDTH
+
+SMALL_D = 256
+"""Below this many pixels the short-row layout (classes in lanes) is used: a sum across the 16 lanes per score costs
+about as much as 128 pixels' worth of multiply-adds, so short rows put the classes in the lanes instead."""
+SHORT_ROWS = 8
+"""Short rows: batch rows per score block (8 independent multiply-add chains keep both FMA units busy)."""
+SHORT_PIXELS = 8
+"""Short rows: pixels per gradient block."""
+ROW_BLOCK = 4
+"""Long rows: batch rows per score tile (each loaded weight vector feeds this many multiply-adds)."""
+CLASS_BLOCK = 5
+"""Long rows: classes per score and gradient tile (4 × 5 = 20 lane sums in registers)."""
+TILE_CHUNKS = 4
+"""Long rows: lane chunks per gradient tile (64 pixels: each row's widened pixels feed 5 classes × 4 chunks)."""
+
+
+def padded_classes(C: int) -> int:
+    """``C`` rounded up to whole lane vectors: the width of a score row."""
+    return -(-C // LANES) * LANES
+
+
+def _tile_counts(C: int, D: int) -> tuple[int, int, int]:
+    """``(class blocks, pixel tiles, gradient tasks)`` of the layout ``D`` chooses."""
+    if D < SMALL_D:
+        tiles = -(-D // SHORT_PIXELS)
+        return 1, tiles, tiles
+    class_blocks = -(-C // CLASS_BLOCK)
+    pixel_tiles = -(-D // (LANES * TILE_CHUNKS))
+    return class_blocks, pixel_tiles, class_blocks * pixel_tiles
+
+
+def work_size(batch_size: int, C: int, D: int) -> int:
+    """Floats in the work buffer of :func:`train_chunk` (see :func:`_carve` for what they hold)."""
+    Cp = padded_classes(C)
+    _, pixel_tiles, tasks = _tile_counts(C, D)
+    size = 2 * D * Cp  # the next weights (long rows: (C, D)); short rows: Wᵀ now and next, (D, Cp) each
+    size += D * Cp + batch_size * D  # short rows: the gradient dWᵀ and the preprocessed batch
+    size += 4 * Cp + 2 * batch_size + 2 * tasks + pixel_tiles * Cp  # biases, offsets, per-row and per-tile sums
+    size += SHORT_ROWS * (D + Cp)  # short rows: preprocessed rows and their scores while measuring
+    return size
+
+
+@njit(nogil=True, cache=True)
+def _carve(work, nb_max, C, D):
+    """The work buffer's parts (views): ``(w_now, w_next, grad_t, xf, b_now, b_next, db_lanes, offsets, row_loss,
+    row_correct, square_parts, check_parts, offset_parts, eval_rows, eval_scores)``; the weights are (D, Cp) for
+    short rows (transposed) and (C, D) for long ones. Mirrors :func:`work_size`."""
+    Cp = (C + LANES - 1) // LANES * LANES
+    if D < SMALL_D:
+        pixel_tiles = (D + SHORT_PIXELS - 1) // SHORT_PIXELS
+        tasks = pixel_tiles
+        w_rows, w_cols = D, Cp
+    else:
+        pixel_tiles = (D + LANES * TILE_CHUNKS - 1) // (LANES * TILE_CHUNKS)
+        tasks = (C + CLASS_BLOCK - 1) // CLASS_BLOCK * pixel_tiles
+        w_rows, w_cols = C, D
+    at = 0
+    w_now = work[at:at + w_rows * w_cols].reshape((w_rows, w_cols))
+    at += D * Cp
+    w_next = work[at:at + w_rows * w_cols].reshape((w_rows, w_cols))
+    at += D * Cp
+    grad_t = work[at:at + D * Cp].reshape((D, Cp))
+    at += D * Cp
+    xf = work[at:at + nb_max * D].reshape((nb_max, D))
+    at += nb_max * D
+    b_now = work[at:at + Cp]
+    b_next = work[at + Cp:at + 2 * Cp]
+    db_lanes = work[at + 2 * Cp:at + 3 * Cp]
+    offsets = work[at + 3 * Cp:at + 4 * Cp]
+    at += 4 * Cp
+    row_loss = work[at:at + nb_max]
+    row_correct = work[at + nb_max:at + 2 * nb_max]
+    at += 2 * nb_max
+    square_parts = work[at:at + tasks]
+    check_parts = work[at + tasks:at + 2 * tasks]
+    at += 2 * tasks
+    offset_parts = work[at:at + pixel_tiles * Cp].reshape((pixel_tiles, Cp))
+    at += pixel_tiles * Cp
+    eval_rows = work[at:at + SHORT_ROWS * D].reshape((SHORT_ROWS, D))
+    at += SHORT_ROWS * D
+    eval_scores = work[at:at + SHORT_ROWS * Cp].reshape((SHORT_ROWS, Cp))
+    return (w_now, w_next, grad_t, xf, b_now, b_next, db_lanes, offsets, row_loss, row_correct, square_parts,
+            check_parts, offset_parts, eval_rows, eval_scores)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Losses of single rows (twins of ``reference.*_data_loss``).
+
+
+@njit(nogil=True, cache=True)
+def _best_class(s, C):
+    """Index of the first largest of ``s[0:C]``."""
+    best = 0
+    for c in range(1, C):
+        if s[c] > s[best]:
+            best = c
+    return best
+
+
+@njit(nogil=True, cache=True)
+def _row_loss(s, label, C, loss_id, inv_n):
+    """``L_i`` of one row of scores ``s`` (Cp,) float32 and, in place, ``s ← dL/ds`` (lanes past ``C`` zero).
+
+    Returns ``(L_i, 1.0 if the row is predicted right else 0.0)``."""
+    best = _best_class(s, C)
+    hit = np.float32(1.0) if best == label else np.float32(0.0)
+    if loss_id == SVM:
+        s_y = s[label]
+        total = np.float32(0.0)
+        active = 0
+        for c in range(C):
+            if c == label:
+                continue
+            margin = s[c] - s_y + SVM_MARGIN
+            if margin > 0:
+                total += margin
+                s[c] = inv_n
+                active += 1
+            else:
+                s[c] = 0.0
+        s[label] = -active * inv_n
+        for c in range(C, s.shape[0]):
+            s[c] = 0.0
+        return total, hit
+    top = lanes.splat(s[best])
+    shifted_label = s[label] - s[best]
+    norm = np.float32(0.0)
+    for c in range(0, s.shape[0], LANES):
+        e = lanes.first_lanes(C - c, lanes.exp(lanes.load(s, c) - top), lanes.zeros())
+        lanes.store(s, c, e)
+        norm += lanes.total(e)
+    # log-sum-exp form: log(e^{s_y − max}) would underflow to −inf for scores hundreds apart.
+    value = np.log(norm) - shifted_label
+    scale = lanes.splat(inv_n / norm)
+    for c in range(0, s.shape[0], LANES):
+        lanes.store(s, c, lanes.load(s, c) * scale)
+    s[label] -= inv_n
+    return value, hit
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Short rows: classes in lanes.
+
+
+@njit(nogil=True, cache=True)
+def _preprocess(u, mean, scale, x):
+    """``x = (u − mean)·scale``: one row of pixels (D,) uint8 preprocessed into float32."""
+    for d in range(u.shape[0]):
+        x[d] = (np.float32(u[d]) - mean[d]) * scale
+
+
+@njit(nogil=True, cache=True)
+def _short_scores(xf, r0, n_rows, w_t, bias, out, o0):
+    """``out[o0 + i] = bias + Σ_d xf[r0 + i, d]·w_t[d]`` for ``i < n_rows ≤ 8``: whole score rows (Cp,) float32.
+
+    ``xf`` (rows, D) preprocessed float32, ``w_t`` (D, Cp) transposed weights, ``bias`` (Cp,). The pixels are added
+    in order, one multiply-add per pixel for 16 classes at once; rows past ``n_rows`` repeat the last one and are
+    not stored. Twin of ``reference.scores``.
+    """
+    D = w_t.shape[0]
+    last = r0 + n_rows - 1
+    x0 = xf[r0]
+    x1 = xf[min(r0 + 1, last)]
+    x2 = xf[min(r0 + 2, last)]
+    x3 = xf[min(r0 + 3, last)]
+    x4 = xf[min(r0 + 4, last)]
+    x5 = xf[min(r0 + 5, last)]
+    x6 = xf[min(r0 + 6, last)]
+    x7 = xf[min(r0 + 7, last)]
+    for c in range(0, w_t.shape[1], LANES):
+        a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = lanes.load(bias, c)
+        for d in range(D):
+            w = lanes.load(w_t[d], c)
+            a0 = lanes.fma(lanes.splat(x0[d]), w, a0)
+            a1 = lanes.fma(lanes.splat(x1[d]), w, a1)
+            a2 = lanes.fma(lanes.splat(x2[d]), w, a2)
+            a3 = lanes.fma(lanes.splat(x3[d]), w, a3)
+            a4 = lanes.fma(lanes.splat(x4[d]), w, a4)
+            a5 = lanes.fma(lanes.splat(x5[d]), w, a5)
+            a6 = lanes.fma(lanes.splat(x6[d]), w, a6)
+            a7 = lanes.fma(lanes.splat(x7[d]), w, a7)
+        lanes.store(out[o0], c, a0)
+        if n_rows > 1:
+            lanes.store(out[o0 + 1], c, a1)
+        if n_rows > 2:
+            lanes.store(out[o0 + 2], c, a2)
+        if n_rows > 3:
+            lanes.store(out[o0 + 3], c, a3)
+        if n_rows > 4:
+            lanes.store(out[o0 + 4], c, a4)
+        if n_rows > 5:
+            lanes.store(out[o0 + 5], c, a5)
+        if n_rows > 6:
+            lanes.store(out[o0 + 6], c, a6)
+        if n_rows > 7:
+            lanes.store(out[o0 + 7], c, a7)
+
+
+@njit(nogil=True, cache=True)
+def _short_gradient(xf, S, nb, d0, w_t, w_next, grad_t, two_reg, lr):
+    """Pixels ``d0 … d0 + 7`` of a short-row step: ``dWᵀ[d] = Σ_r xf[r, d]·dS_r + 2λ·Wᵀ[d]`` (rows in order) into
+    ``grad_t`` and ``Wᵀ[d] − lr·dWᵀ[d]`` into ``w_next``. Returns the block's ``(ΣW², Σ(w' − w'))``: the second
+    is 0 exactly when every new weight is finite."""
+    D = w_t.shape[0]
+    last = D - 1
+    p0, p1, p2, p3 = d0, min(d0 + 1, last), min(d0 + 2, last), min(d0 + 3, last)
+    p4, p5, p6, p7 = min(d0 + 4, last), min(d0 + 5, last), min(d0 + 6, last), min(d0 + 7, last)
+    square = lanes.zeros()
+    check = lanes.zeros()
+    for c in range(0, w_t.shape[1], LANES):
+        a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = lanes.zeros()
+        for r in range(nb):
+            g = lanes.load(S[r], c)
+            x = xf[r]
+            a0 = lanes.fma(lanes.splat(x[p0]), g, a0)
+            a1 = lanes.fma(lanes.splat(x[p1]), g, a1)
+            a2 = lanes.fma(lanes.splat(x[p2]), g, a2)
+            a3 = lanes.fma(lanes.splat(x[p3]), g, a3)
+            a4 = lanes.fma(lanes.splat(x[p4]), g, a4)
+            a5 = lanes.fma(lanes.splat(x[p5]), g, a5)
+            a6 = lanes.fma(lanes.splat(x[p6]), g, a6)
+            a7 = lanes.fma(lanes.splat(x[p7]), g, a7)
+        n = min(SHORT_PIXELS, D - d0)
+        square, check = _short_update(a0, p0, c, w_t, w_next, grad_t, two_reg, lr, square, check)
+        if n > 1:
+            square, check = _short_update(a1, p1, c, w_t, w_next, grad_t, two_reg, lr, square, check)
+        if n > 2:
+            square, check = _short_update(a2, p2, c, w_t, w_next, grad_t, two_reg, lr, square, check)
+        if n > 3:
+            square, check = _short_update(a3, p3, c, w_t, w_next, grad_t, two_reg, lr, square, check)
+        if n > 4:
+            square, check = _short_update(a4, p4, c, w_t, w_next, grad_t, two_reg, lr, square, check)
+        if n > 5:
+            square, check = _short_update(a5, p5, c, w_t, w_next, grad_t, two_reg, lr, square, check)
+        if n > 6:
+            square, check = _short_update(a6, p6, c, w_t, w_next, grad_t, two_reg, lr, square, check)
+        if n > 7:
+            square, check = _short_update(a7, p7, c, w_t, w_next, grad_t, two_reg, lr, square, check)
+    return lanes.total(square), lanes.total(check)
+
+
+@njit(nogil=True, cache=True)
+def _short_update(acc, d, c, w_t, w_next, grad_t, two_reg, lr, square, check):
+    w = lanes.load(w_t[d], c)
+    grad = acc + lanes.splat(two_reg) * w
+    lanes.store(grad_t[d], c, grad)
+    new = w - lanes.splat(lr) * grad
+    lanes.store(w_next[d], c, new)
+    return lanes.fma(w, w, square), check + (new - new)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Long rows: pixels in lanes.
+
+
+@njit(nogil=True, cache=True)
+def _tail_dot(u, w, start):
+    """``Σ_{d ≥ start} u[d]·w[d]`` in order: the pixels after the last whole lane chunk."""
+    acc = np.float32(0.0)
+    for d in range(start, w.shape[0]):
+        acc += np.float32(u[d]) * w[d]
+    return acc
+
+
+@njit(nogil=True, cache=True)
+def _store_scores(out, r, c0, scale, offset, u, whole, w0, w1, w2, w3, w4, a0, a1, a2, a3, a4):
+    """``out[r, c0 + j] = scale·(lane sums of a_j + the tail pixels) + offset[c0 + j]`` for the classes there are."""
+    C = offset.shape[0]
+    out[r, c0] = scale * (lanes.total(a0) + _tail_dot(u, w0, whole)) + offset[c0]
+    if c0 + 1 < C:
+        out[r, c0 + 1] = scale * (lanes.total(a1) + _tail_dot(u, w1, whole)) + offset[c0 + 1]
+    if c0 + 2 < C:
+        out[r, c0 + 2] = scale * (lanes.total(a2) + _tail_dot(u, w2, whole)) + offset[c0 + 2]
+    if c0 + 3 < C:
+        out[r, c0 + 3] = scale * (lanes.total(a3) + _tail_dot(u, w3, whole)) + offset[c0 + 3]
+    if c0 + 4 < C:
+        out[r, c0 + 4] = scale * (lanes.total(a4) + _tail_dot(u, w4, whole)) + offset[c0 + 4]
+
+
+@njit(nogil=True, cache=True)
+def _scores_tile(u0, u1, u2, u3, W, c0, out, r, n_rows, scale, offset):
+    """``out[r + i, c0 + j] = scale·(u_i · W[c0 + j]) + offset[c0 + j]`` for ``i < n_rows ≤ 4``, ``j < 5``.
+
+    ``u0 … u3`` are pixel rows (D,) uint8 (repeat the last one when there are fewer than four); classes past
+    the end are clamped to the last one and computed again but not stored, so the inner loop always has the
+    same shape: 20 lane sums in registers. ``offset`` has C entries. Twin of ``reference.scores``.
+    """
+    C = W.shape[0]
+    whole = W.shape[1] // LANES * LANES
+    w0 = W[c0]
+    w1 = W[min(c0 + 1, C - 1)]
+    w2 = W[min(c0 + 2, C - 1)]
+    w3 = W[min(c0 + 3, C - 1)]
+    w4 = W[min(c0 + 4, C - 1)]
+    a00 = a01 = a02 = a03 = a04 = lanes.zeros()
+    a10 = a11 = a12 = a13 = a14 = lanes.zeros()
+    a20 = a21 = a22 = a23 = a24 = lanes.zeros()
+    a30 = a31 = a32 = a33 = a34 = lanes.zeros()
+    for d in range(0, whole, LANES):
+        x0 = lanes.load(u0, d)
+        x1 = lanes.load(u1, d)
+        x2 = lanes.load(u2, d)
+        x3 = lanes.load(u3, d)
+        v = lanes.load(w0, d)
+        a00 = lanes.fma(x0, v, a00)
+        a10 = lanes.fma(x1, v, a10)
+        a20 = lanes.fma(x2, v, a20)
+        a30 = lanes.fma(x3, v, a30)
+        v = lanes.load(w1, d)
+        a01 = lanes.fma(x0, v, a01)
+        a11 = lanes.fma(x1, v, a11)
+        a21 = lanes.fma(x2, v, a21)
+        a31 = lanes.fma(x3, v, a31)
+        v = lanes.load(w2, d)
+        a02 = lanes.fma(x0, v, a02)
+        a12 = lanes.fma(x1, v, a12)
+        a22 = lanes.fma(x2, v, a22)
+        a32 = lanes.fma(x3, v, a32)
+        v = lanes.load(w3, d)
+        a03 = lanes.fma(x0, v, a03)
+        a13 = lanes.fma(x1, v, a13)
+        a23 = lanes.fma(x2, v, a23)
+        a33 = lanes.fma(x3, v, a33)
+        v = lanes.load(w4, d)
+        a04 = lanes.fma(x0, v, a04)
+        a14 = lanes.fma(x1, v, a14)
+        a24 = lanes.fma(x2, v, a24)
+        a34 = lanes.fma(x3, v, a34)
+    _store_scores(out, r, c0, scale, offset, u0, whole, w0, w1, w2, w3, w4, a00, a01, a02, a03, a04)
+    if n_rows > 1:
+        _store_scores(out, r + 1, c0, scale, offset, u1, whole, w0, w1, w2, w3, w4, a10, a11, a12, a13, a14)
+    if n_rows > 2:
+        _store_scores(out, r + 2, c0, scale, offset, u2, whole, w0, w1, w2, w3, w4, a20, a21, a22, a23, a24)
+    if n_rows > 3:
+        _store_scores(out, r + 3, c0, scale, offset, u3, whole, w0, w1, w2, w3, w4, a30, a31, a32, a33, a34)
+
+
+@njit(nogil=True, cache=True)
+def _long_scores(u0, u1, u2, u3, n_rows, W, scale, offset, out, o):
+    """Every class's scores of the pixel rows ``u0 … u3`` (the first ``n_rows ≤ 4`` of them) into ``out[o …]``."""
+    for c0 in range(0, W.shape[0], CLASS_BLOCK):
+        _scores_tile(u0, u1, u2, u3, W, c0, out, o, n_rows, scale, offset)
+
+
+@njit(nogil=True, cache=True)
+def _gradient_tile(X, rows, nb, S, c0, k0, W, w_next, dW, db, mean, scale, two_reg, lr):
+    """Classes ``c0 … c0 + 4`` × lane chunks ``k0 … k0 + 3`` (64 pixels) of a long-row step, plus the pixels after
+    the last whole chunk in the tile that holds them: ``dW = scale·(Σ_r dS_rc·u_r − db_c·mean) + 2λW`` (rows in
+    order) into ``dW`` and ``W − lr·dW`` into ``w_next``. Returns the tile's ``(ΣW², Σ(w' − w'))``.
+
+    The 20 sums (5 classes × 4 chunks) stay in registers while the rows stream past; chunks past the end are
+    clamped to the last whole one and computed again but not stored, classes past the end likewise.
+    """
+    C, D = W.shape
+    whole = D // LANES
+    top = max(whole - 1, 0)
+    d0 = min(k0, top) * LANES
+    d1 = min(k0 + 1, top) * LANES
+    d2 = min(k0 + 2, top) * LANES
+    d3 = min(k0 + 3, top) * LANES
+    e0, e1, e2, e3 = c0, min(c0 + 1, C - 1), min(c0 + 2, C - 1), min(c0 + 3, C - 1)
+    e4 = min(c0 + 4, C - 1)
+    a00 = a01 = a02 = a03 = a04 = lanes.zeros()
+    a10 = a11 = a12 = a13 = a14 = lanes.zeros()
+    a20 = a21 = a22 = a23 = a24 = lanes.zeros()
+    a30 = a31 = a32 = a33 = a34 = lanes.zeros()
+    if k0 < whole:
+        for r in range(nb):
+            u = X[rows[r]]
+            g = S[r]
+            g0 = lanes.splat(g[e0])
+            g1 = lanes.splat(g[e1])
+            g2 = lanes.splat(g[e2])
+            g3 = lanes.splat(g[e3])
+            g4 = lanes.splat(g[e4])
+            x = lanes.load(u, d0)
+            a00 = lanes.fma(x, g0, a00)
+            a01 = lanes.fma(x, g1, a01)
+            a02 = lanes.fma(x, g2, a02)
+            a03 = lanes.fma(x, g3, a03)
+            a04 = lanes.fma(x, g4, a04)
+            x = lanes.load(u, d1)
+            a10 = lanes.fma(x, g0, a10)
+            a11 = lanes.fma(x, g1, a11)
+            a12 = lanes.fma(x, g2, a12)
+            a13 = lanes.fma(x, g3, a13)
+            a14 = lanes.fma(x, g4, a14)
+            x = lanes.load(u, d2)
+            a20 = lanes.fma(x, g0, a20)
+            a21 = lanes.fma(x, g1, a21)
+            a22 = lanes.fma(x, g2, a22)
+            a23 = lanes.fma(x, g3, a23)
+            a24 = lanes.fma(x, g4, a24)
+            x = lanes.load(u, d3)
+            a30 = lanes.fma(x, g0, a30)
+            a31 = lanes.fma(x, g1, a31)
+            a32 = lanes.fma(x, g2, a32)
+            a33 = lanes.fma(x, g3, a33)
+            a34 = lanes.fma(x, g4, a34)
+    square = lanes.zeros()
+    check = lanes.zeros()
+    args = (W, w_next, dW, db, mean, scale, two_reg, lr)
+    if k0 < whole:
+        square, check = _update_chunk(c0, d0, a00, a01, a02, a03, a04, square, check, *args)
+    if k0 + 1 < whole:
+        square, check = _update_chunk(c0, d1, a10, a11, a12, a13, a14, square, check, *args)
+    if k0 + 2 < whole:
+        square, check = _update_chunk(c0, d2, a20, a21, a22, a23, a24, square, check, *args)
+    if k0 + 3 < whole:
+        square, check = _update_chunk(c0, d3, a30, a31, a32, a33, a34, square, check, *args)
+    square_sum = lanes.total(square)
+    check_sum = lanes.total(check)
+    if k0 <= whole < k0 + TILE_CHUNKS:  # the tile that holds the pixels after the last whole chunk
+        for c in range(c0, min(c0 + CLASS_BLOCK, C)):
+            for d in range(whole * LANES, D):
+                acc = np.float32(0.0)
+                for r in range(nb):
+                    acc += S[r, c] * np.float32(X[rows[r], d])
+                w = W[c, d]
+                grad = scale * (acc - mean[d] * db[c]) + two_reg * w
+                dW[c, d] = grad
+                new = w - lr * grad
+                w_next[c, d] = new
+                square_sum += w * w
+                check_sum += new - new
+    return square_sum, check_sum
+
+
+@njit(nogil=True, cache=True)
+def _update_chunk(c0, d, a0, a1, a2, a3, a4, square, check, W, w_next, dW, db, mean, scale, two_reg, lr):
+    """One lane chunk of the five classes of a gradient tile (see :func:`_gradient_tile`)."""
+    C = W.shape[0]
+    m = lanes.load(mean, d)
+    square, check = _update_lanes(a0, c0, d, m, square, check, W, w_next, dW, db, scale, two_reg, lr)
+    if c0 + 1 < C:
+        square, check = _update_lanes(a1, c0 + 1, d, m, square, check, W, w_next, dW, db, scale, two_reg, lr)
+    if c0 + 2 < C:
+        square, check = _update_lanes(a2, c0 + 2, d, m, square, check, W, w_next, dW, db, scale, two_reg, lr)
+    if c0 + 3 < C:
+        square, check = _update_lanes(a3, c0 + 3, d, m, square, check, W, w_next, dW, db, scale, two_reg, lr)
+    if c0 + 4 < C:
+        square, check = _update_lanes(a4, c0 + 4, d, m, square, check, W, w_next, dW, db, scale, two_reg, lr)
+    return square, check
+
+
+@njit(nogil=True, cache=True)
+def _update_lanes(acc, c, d, m, square, check, W, w_next, dW, db, scale, two_reg, lr):
+    w = lanes.load(W[c], d)
+    grad = lanes.splat(scale) * (acc - m * lanes.splat(db[c])) + lanes.splat(two_reg) * w
+    lanes.store(dW[c], d, grad)
+    new = w - lanes.splat(lr) * grad
+    lanes.store(w_next[c], d, new)
+    return lanes.fma(w, w, square), check + (new - new)
+
+
+@njit(nogil=True, cache=True)
+def _offset_part(W, c, mean, tile):
+    """``Σ mean[d]·W[c, d]`` over the pixels of gradient tile column ``tile`` (its lane chunks, then any pixels
+    after the last whole chunk): summed per tile so that the offsets of a step are the same whether its weights
+    came from the previous step or from the start of a chunk."""
+    D = W.shape[1]
+    whole = D // LANES
+    w = W[c]
+    acc = lanes.zeros()
+    for k in range(tile * TILE_CHUNKS, min((tile + 1) * TILE_CHUNKS, whole)):
+        acc = lanes.fma(lanes.load(mean, k * LANES), lanes.load(w, k * LANES), acc)
+    part = lanes.total(acc)
+    if tile * TILE_CHUNKS <= whole < (tile + 1) * TILE_CHUNKS:
+        for d in range(whole * LANES, D):
+            part += mean[d] * w[d]
+    return part
+
+
+@njit(nogil=True, cache=True)
+def _offsets_from_parts(b, offset_parts, scale, C, offsets):
+    """``offsets[c] = b[c] − scale·Σ_tiles offset_parts[tile, c]`` (tiles in order)."""
+    for c in range(C):
+        acc = np.float32(0.0)
+        for tile in range(offset_parts.shape[0]):
+            acc += offset_parts[tile, c]
+        offsets[c] = b[c] - scale * acc
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Steps shared by both layouts.
+
+
+@njit(nogil=True, cache=True)
+def _column_sums(S, nb, db_lanes):
+    """``db = Σ_r dS_r`` (rows in order), whole lane vectors."""
+    for c in range(0, S.shape[1], LANES):
+        acc = lanes.zeros()
+        for r in range(nb):
+            acc = acc + lanes.load(S[r], c)
+        lanes.store(db_lanes, c, acc)
+
+
+@njit(nogil=True, cache=True)
+def _bias_step(b_now, db_lanes, lr, b_next):
+    """``b' = b − lr·db``; returns ``Σ(b' − b')`` (0 exactly when every new bias is finite)."""
+    check = lanes.zeros()
+    for c in range(0, b_now.shape[0], LANES):
+        new = lanes.load(b_now, c) - lanes.splat(lr) * lanes.load(db_lanes, c)
+        lanes.store(b_next, c, new)
+        check = check + (new - new)
+    return lanes.total(check)
+
+
+@njit(nogil=True, cache=True)
+def _count_hits(escores, ye, n_first):
+    """Rows of ``escores`` (M, C) whose best class is ``ye``: ``(among the first n_first, among the rest)``."""
+    first = 0
+    second = 0
+    C = escores.shape[1]
+    for r in range(escores.shape[0]):
+        if _best_class(escores[r], C) == ye[r]:
+            if r < n_first:
+                first += 1
+            else:
+                second += 1
+    return first, second
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Kernels
 
 
 def _compile_twice(func):
@@ -65,269 +607,13 @@ def _compile_twice(func):
     Numba's on-disk cache names entries after the function's qualified name and does not key them on the
     ``parallel`` flag, so the parallel twin gets a copy of the function under a name of its own.
     """
-    serial = njit(nogil=True, cache=True, fastmath=_FASTMATH)(func)
+    serial = njit(nogil=True, cache=True)(func)
     twin = types.FunctionType(func.__code__, func.__globals__, func.__name__ + "_parallel", func.__defaults__,
                               func.__closure__)
     twin.__qualname__ = func.__qualname__ + "_parallel"
     twin.__module__ = func.__module__
-    parallel = njit(nogil=True, cache=True, fastmath=_FASTMATH, parallel=True)(twin)
+    parallel = njit(nogil=True, cache=True, parallel=True)(twin)
     return serial, parallel
-
-
-@njit(nogil=True, cache=True, fastmath=_FASTMATH)
-def _data_loss_and_dscores(S, y, rows, nb, loss_id):
-    """Data loss of a batch and, in place, ``S ← dL/dS`` (N, C) float32 (rows of ``y`` picked by ``rows``).
-
-    Returns ``(sum of L_i, number correct)``; the caller divides by ``nb``. Twin of ``reference.*_data_loss``.
-    """
-    C = S.shape[1]
-    total = 0.0
-    correct = 0
-    inv_n = np.float32(1.0) / np.float32(nb)
-    for r in range(nb):
-        label = y[rows[r]]
-        best = 0
-        for c in range(1, C):
-            if S[r, c] > S[r, best]:
-                best = c
-        if best == label:
-            correct += 1
-        if loss_id == SVM:
-            s_y = S[r, label]
-            active = 0
-            for c in range(C):
-                if c == label:
-                    continue
-                margin = S[r, c] - s_y + SVM_MARGIN
-                if margin > 0:
-                    total += margin
-                    S[r, c] = inv_n
-                    active += 1
-                else:
-                    S[r, c] = 0.0
-            S[r, label] = -active * inv_n
-        else:
-            top = S[r, best]
-            shifted_label = S[r, label] - top
-            norm = 0.0
-            for c in range(C):
-                e = np.exp(S[r, c] - top)
-                S[r, c] = e
-                norm += e
-            # log-sum-exp form: log(e^{s_y − max}) would underflow to −inf for scores hundreds apart.
-            total += np.log(norm) - shifted_label
-            scale = inv_n / norm
-            for c in range(C):
-                S[r, c] *= scale
-            S[r, label] -= inv_n
-    return total, correct
-
-
-# --------------------------------------------------------------------------------------------------------------
-# Tiles. The preprocessing x = (u − mean)·scale is folded into the algebra, so no float copy of the batch is
-# made: S = scale·(u·W_cᵀ) + (b_c − scale·mean·W_cᵀ) and dW = scale·(dSᵀ·u − (Σ_r dS_r) ⊗ mean) + 2λW. uint8
-# pixels are widened to float32 inside the inner loops (exact), which are written over whole 0-based rows or
-# column slices so that LLVM emits plain vector loads (index arithmetic on full rows compiled to gathers).
-
-ROW_BLOCK = 4
-"""Batch rows per inner loop (register blocking): each loaded weight or accumulator feeds this many FMAs."""
-CLASS_BLOCK = 5
-"""Classes per inner loop: each widened pixel vector feeds this many FMAs (4 × 5 = 20 accumulators)."""
-D_BLOCK = 512
-"""Pixels per gradient tile: the tile's CLASS_BLOCK accumulator rows (10 KiB) stay in L1 across the batch."""
-
-
-WORK_PAD = 16
-"""Extra floats per work-buffer row, so that rows are not 4 KiB apart (loads would wait on unrelated stores)."""
-
-
-def work_shape(C: int, D: int) -> tuple[int, int]:
-    """Shape of the gradient work buffer: ``C`` rounded up to whole class blocks, ``D + WORK_PAD``."""
-    return -(-C // CLASS_BLOCK) * CLASS_BLOCK, D + WORK_PAD
-
-
-@njit(nogil=True, cache=True, fastmath=_FASTMATH)
-def _store_row(out, r, c0, scale, offset, v0, v1, v2, v3, v4):
-    C = offset.shape[0]
-    out[r, c0] = scale * v0 + offset[c0]
-    if c0 + 1 < C:
-        out[r, c0 + 1] = scale * v1 + offset[c0 + 1]
-    if c0 + 2 < C:
-        out[r, c0 + 2] = scale * v2 + offset[c0 + 2]
-    if c0 + 3 < C:
-        out[r, c0 + 3] = scale * v3 + offset[c0 + 3]
-    if c0 + 4 < C:
-        out[r, c0 + 4] = scale * v4 + offset[c0 + 4]
-
-
-@njit(nogil=True, cache=True, fastmath=_FASTMATH)
-def _scores_tile(u0, u1, u2, u3, W, c0, out, r, n_rows, scale, offset):
-    """``out[r + i, c0 + j] = scale·(u_i · W[c0 + j]) + offset[c0 + j]`` for ``i < n_rows ≤ 4``, ``j < 5``.
-
-    ``u0 … u3`` are pixel rows (D,) uint8 (repeat the last one when there are fewer than four); classes past
-    the end are clamped to the last one and computed again but not stored, so the inner loop always has the
-    same shape: 20 float32 accumulators that LLVM keeps in vector registers. Twin of ``reference.scores``.
-    """
-    C = W.shape[0]
-    w0 = W[c0]
-    w1 = W[min(c0 + 1, C - 1)]
-    w2 = W[min(c0 + 2, C - 1)]
-    w3 = W[min(c0 + 3, C - 1)]
-    w4 = W[min(c0 + 4, C - 1)]
-    z = np.float32(0.0)
-    a00 = a01 = a02 = a03 = a04 = z
-    a10 = a11 = a12 = a13 = a14 = z
-    a20 = a21 = a22 = a23 = a24 = z
-    a30 = a31 = a32 = a33 = a34 = z
-    for d in range(W.shape[1]):
-        x0 = np.float32(u0[d])
-        x1 = np.float32(u1[d])
-        x2 = np.float32(u2[d])
-        x3 = np.float32(u3[d])
-        v = w0[d]
-        a00 += x0 * v
-        a10 += x1 * v
-        a20 += x2 * v
-        a30 += x3 * v
-        v = w1[d]
-        a01 += x0 * v
-        a11 += x1 * v
-        a21 += x2 * v
-        a31 += x3 * v
-        v = w2[d]
-        a02 += x0 * v
-        a12 += x1 * v
-        a22 += x2 * v
-        a32 += x3 * v
-        v = w3[d]
-        a03 += x0 * v
-        a13 += x1 * v
-        a23 += x2 * v
-        a33 += x3 * v
-        v = w4[d]
-        a04 += x0 * v
-        a14 += x1 * v
-        a24 += x2 * v
-        a34 += x3 * v
-    _store_row(out, r, c0, scale, offset, a00, a01, a02, a03, a04)
-    if n_rows > 1:
-        _store_row(out, r + 1, c0, scale, offset, a10, a11, a12, a13, a14)
-    if n_rows > 2:
-        _store_row(out, r + 2, c0, scale, offset, a20, a21, a22, a23, a24)
-    if n_rows > 3:
-        _store_row(out, r + 3, c0, scale, offset, a30, a31, a32, a33, a34)
-
-
-SMALL_D = 512
-"""Below this many pixels one row × one class per inner loop is faster than the register-blocked tile (the tile's
-20 horizontal reductions do not pay off over short rows: 3× slower at D = 64, 1.4× faster at D = 3,072)."""
-
-
-@njit(nogil=True, cache=True, fastmath=_FASTMATH)
-def _scores_row(u, W, out, r, scale, offset):
-    """``out[r, c] = scale·(u · W[c]) + offset[c]`` for every class: the short-row twin of :func:`_scores_tile`."""
-    for c in range(W.shape[0]):
-        w = W[c]
-        acc = np.float32(0.0)
-        for d in range(W.shape[1]):
-            acc += np.float32(u[d]) * w[d]
-        out[r, c] = scale * acc + offset[c]
-
-
-@njit(nogil=True, cache=True, fastmath=_FASTMATH)
-def _coefficients(S, r, nb, c0):
-    """``S[r, c0 … c0 + 4]``, zero past the batch (``r ≥ nb``) or past the classes."""
-    C = S.shape[1]
-    z = np.float32(0.0)
-    if r >= nb:
-        return z, z, z, z, z
-    return (S[r, c0], S[r, c0 + 1] if c0 + 1 < C else z, S[r, c0 + 2] if c0 + 2 < C else z,
-            S[r, c0 + 3] if c0 + 3 < C else z, S[r, c0 + 4] if c0 + 4 < C else z)
-
-
-@njit(nogil=True, cache=True, fastmath=_FASTMATH)
-def _gradient_tile(X, rows, nb, S, c0, d0, dn, acc):
-    """``acc[c0 + j, d0:d0 + dn] = Σ_r S[r, c0 + j]·X[rows[r], d0:d0 + dn]`` over the batch, for ``j < 5``.
-
-    ``acc`` (work_shape(C, D)) float32 has a row for every class of the block; a class past the end gets
-    zero coefficients. Four batch rows per pass, so each accumulator load and store feeds four FMAs. Twin of
-    the ``dSᵀ·X`` product of ``reference.loss_and_grad`` (on pixels; the caller applies mean and scale).
-    """
-    t0 = acc[c0, d0:d0 + dn]
-    t1 = acc[c0 + 1, d0:d0 + dn]
-    t2 = acc[c0 + 2, d0:d0 + dn]
-    t3 = acc[c0 + 3, d0:d0 + dn]
-    t4 = acc[c0 + 4, d0:d0 + dn]
-    for d in range(dn):
-        t0[d] = 0.0
-        t1[d] = 0.0
-        t2[d] = 0.0
-        t3[d] = 0.0
-        t4[d] = 0.0
-    last = nb - 1
-    for r in range(0, nb, ROW_BLOCK):
-        u0 = X[rows[r], d0:d0 + dn]
-        u1 = X[rows[min(r + 1, last)], d0:d0 + dn]
-        u2 = X[rows[min(r + 2, last)], d0:d0 + dn]
-        u3 = X[rows[min(r + 3, last)], d0:d0 + dn]
-        g00, g01, g02, g03, g04 = _coefficients(S, r, nb, c0)
-        g10, g11, g12, g13, g14 = _coefficients(S, r + 1, nb, c0)
-        g20, g21, g22, g23, g24 = _coefficients(S, r + 2, nb, c0)
-        g30, g31, g32, g33, g34 = _coefficients(S, r + 3, nb, c0)
-        for d in range(dn):
-            x0 = np.float32(u0[d])
-            x1 = np.float32(u1[d])
-            x2 = np.float32(u2[d])
-            x3 = np.float32(u3[d])
-            t0[d] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3
-            t1[d] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3
-            t2[d] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3
-            t3[d] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3
-            t4[d] += g04 * x0 + g14 * x1 + g24 * x2 + g34 * x3
-
-
-@njit(nogil=True, cache=True, fastmath=_FASTMATH)
-def _finish_gradient_tile(S, nb, c0, d0, dn, acc, W, b, mean, scale, two_reg, lr, dW, db):
-    """The gradient of one tile from its ``dSᵀ·u`` sums in ``acc``: ``dW = scale·(dSᵀ·u − db ⊗ mean) + 2λW`` on
-    ``[c0, c0 + 5) × [d0, d0 + dn)`` and, in the tile at ``d0 = 0``, ``db`` (column sums of ``dS``).
-
-    Returns the tile's ``(ΣW², Σ of the would-be new weights)``: the second is finite only if the step is.
-    """
-    C = W.shape[0]
-    square_sum = 0.0
-    check = 0.0
-    for c in range(c0, min(c0 + CLASS_BLOCK, C)):
-        column = np.float32(0.0)
-        for r in range(nb):
-            column += S[r, c]
-        if d0 == 0:
-            db[c] = column
-            check += b[c] - lr * column
-        g = acc[c, d0:d0 + dn]
-        w = W[c, d0:d0 + dn]
-        m = mean[d0:d0 + dn]
-        out = dW[c, d0:d0 + dn]
-        for d in range(dn):
-            out[d] = scale * (g[d] - m[d] * column) + two_reg * w[d]
-            square_sum += w[d] * w[d]
-            check += w[d] - lr * out[d]
-    return square_sum, check
-
-
-@njit(nogil=True, cache=True, fastmath=_FASTMATH)
-def _score_offsets(W, b, mean, scale, offset):
-    """``offset[c] = b[c] − scale·(mean · W[c])``: the preprocessing's constant part of each class score."""
-    C, D = W.shape
-    for c in range(C):
-        w = W[c]
-        acc = np.float32(0.0)
-        for d in range(D):
-            acc += mean[d] * w[d]
-        offset[c] = b[c] - scale * acc
-
-
-# --------------------------------------------------------------------------------------------------------------
-# Kernels
 
 
 def _train_chunk(X, y, order, start, n_steps, batch_size, mean, scale, W, b, lr, reg, loss_id, loss_limit,
@@ -345,8 +631,8 @@ def _train_chunk(X, y, order, start, n_steps, batch_size, mean, scale, W, b, lr,
     mean : ndarray of shape (D,), float32; scale : float32 — ``x = (pixels − mean)·scale``.
     W : ndarray of shape (C, D), float32; b : ndarray of shape (C,), float32 — updated in place.
     lr, reg : float32; loss_id : 0 (SVM) or 1 (softmax); loss_limit : float32 — the divergence guard.
-    work : work_shape(C, D) float32, S : (B, C) float32, dW : (C, D) float32, db : (C,) float32 — work
-        buffers (:class:`Buffers`).
+    work : (work_size(B, C, D),) float32, S : (B, padded_classes(C)) float32, zeros at first,
+        dW : (C, D) float32, db : (C,) float32 — work buffers (:class:`Buffers`).
     out_loss, out_data_loss : (n_steps,) float32; out_correct, out_batch : (n_steps,) int32 — per step, the loss
         before that step's update, its data part, and the batch's correct count and size.
     Xe : (M, D) uint8, ye : (M,) int32 — the live accuracy subsets, the first ``n_first`` rows (training images)
@@ -362,59 +648,100 @@ def _train_chunk(X, y, order, start, n_steps, batch_size, mean, scale, W, b, lr,
     steps_done : int
     position : int — where the next batch starts in ``order`` (in ``next_orders[crossed − 1]`` when ``crossed``).
     status : 0 ok; 1 a non-finite loss or gradient; 2 loss above ``loss_limit``. On 1 and 2 the failing step's
-        update is not applied, so ``W`` and ``b`` keep the last finite values.
+        update is not applied, so ``W`` and ``b`` keep the last finite values; ``dW`` and ``db`` hold its gradient.
     crossed : how many epoch boundaries the chunk crossed (how many of ``next_orders`` it began).
 
-    Each parallel loop gives every output element one owner (a tile of scores, a tile of the gradient), and the
-    sums inside a tile run in a fixed order, so the result does not depend on the number of threads.
+    A step's result does not depend on where a chunk began (a chunk's length follows the machine's speed): what
+    a step carries over from the previous one is exactly what the start of a chunk computes from ``W`` and ``b``.
     """
     N = order.shape[0]
     C, D = W.shape
+    short = D < SMALL_D
+    (w_now, w_next, grad_t, xf, b_now, b_next, db_lanes, offsets, row_loss, row_correct, square_parts,
+     check_parts, offset_parts, eval_rows, eval_scores) = _carve(work, S.shape[0], C, D)
     n_class_blocks = (C + CLASS_BLOCK - 1) // CLASS_BLOCK
-    n_d_blocks = (D + D_BLOCK - 1) // D_BLOCK
-    n_tiles = n_class_blocks * n_d_blocks
-    partials = np.empty((2, n_tiles), np.float64)
+    n_pixel_tiles = offset_parts.shape[0]
+    n_tasks = square_parts.shape[0]
+    # the chunk's own copies of the weights (short rows: transposed), which the steps swap with their next ones
+    b_now[:] = 0.0
+    b_now[:C] = b
+    if short:
+        w_now[:] = 0.0
+        for c in range(C):
+            for d in range(D):
+                w_now[d, c] = W[c, d]
+        w_next[:] = 0.0
+    else:
+        w_now[:] = W
+        for tile in prange(n_class_blocks * n_pixel_tiles):
+            c0 = (tile // n_pixel_tiles) * CLASS_BLOCK
+            pixel_tile = tile % n_pixel_tiles
+            for c in range(c0, min(c0 + CLASS_BLOCK, C)):
+                offset_parts[pixel_tile, c] = _offset_part(w_now, c, mean, pixel_tile)
+        _offsets_from_parts(b_now, offset_parts, scale, C, offsets)
     pos = start
     two_reg = np.float32(2.0) * reg
     current = order
     crossed = 0
+    status = STATUS_OK
+    steps_done = n_steps
     for step in range(n_steps):
         if pos >= N:
             if crossed == next_orders.shape[0]:
-                return step, pos, STATUS_OK, crossed
+                steps_done = step
+                break
             current = next_orders[crossed]
             pos = 0
             crossed += 1
         nb = min(batch_size, N - pos)
         rows = current[pos:pos + nb]
-        last = nb - 1
-        # db holds the score offsets until the gradient replaces them.
-        _score_offsets(W, b, mean, scale, db)
-        if D < SMALL_D:
-            for r in prange(nb):
-                _scores_row(X[rows[r]], W, S, r, scale, db)
+        inv_n = np.float32(1.0) / np.float32(nb)
+        # Scores, then each row's loss and dL/dS, in blocks of rows (each block owns its rows).
+        if short:
+            for blk in prange((nb + SHORT_ROWS - 1) // SHORT_ROWS):
+                r = blk * SHORT_ROWS
+                n_rows = min(SHORT_ROWS, nb - r)
+                for i in range(r, r + n_rows):
+                    _preprocess(X[rows[i]], mean, scale, xf[i])
+                _short_scores(xf, r, n_rows, w_now, b_now, S, r)
+                for i in range(r, r + n_rows):
+                    row_loss[i], row_correct[i] = _row_loss(S[i], y[rows[i]], C, loss_id, inv_n)
         else:
-            n_row_blocks = (nb + ROW_BLOCK - 1) // ROW_BLOCK
-            for tile in prange(n_row_blocks * n_class_blocks):
-                r = (tile // n_class_blocks) * ROW_BLOCK
-                c0 = (tile % n_class_blocks) * CLASS_BLOCK
-                _scores_tile(X[rows[r]], X[rows[min(r + 1, last)]], X[rows[min(r + 2, last)]],
-                             X[rows[min(r + 3, last)]], W, c0, S, r, min(ROW_BLOCK, nb - r), scale, db)
-        total, correct = _data_loss_and_dscores(S, y, rows, nb, loss_id)
-        # One parallel pass over the gradient tiles: dSᵀ·u, then dW and db of the tile, its share of ΣW² and of
-        # the finiteness check of the step (per-tile partials, summed below in a fixed order).
-        for tile in prange(n_tiles):
-            c0 = (tile // n_d_blocks) * CLASS_BLOCK
-            d0 = (tile % n_d_blocks) * D_BLOCK
-            dn = min(D_BLOCK, D - d0)
-            _gradient_tile(X, rows, nb, S, c0, d0, dn, work)
-            partials[0, tile], partials[1, tile] = _finish_gradient_tile(S, nb, c0, d0, dn, work, W, b, mean, scale,
-                                                                         two_reg, lr, dW, db)
+            for blk in prange((nb + ROW_BLOCK - 1) // ROW_BLOCK):
+                r = blk * ROW_BLOCK
+                n_rows = min(ROW_BLOCK, nb - r)
+                last = r + n_rows - 1
+                _long_scores(X[rows[r]], X[rows[min(r + 1, last)]], X[rows[min(r + 2, last)]],
+                             X[rows[min(r + 3, last)]], n_rows, w_now, scale, offsets, S, r)
+                for i in range(r, r + n_rows):
+                    row_loss[i], row_correct[i] = _row_loss(S[i], y[rows[i]], C, loss_id, inv_n)
+        total = 0.0
+        correct = 0
+        for i in range(nb):
+            total += row_loss[i]
+            correct += int(row_correct[i])
+        _column_sums(S, nb, db_lanes)
+        # The gradient and the would-be new weights, in tiles; each tile's share of ΣW² and of the finiteness
+        # check is summed below in a fixed order.
+        if short:
+            for task in prange(n_tasks):
+                square_parts[task], check_parts[task] = _short_gradient(xf, S, nb, task * SHORT_PIXELS, w_now,
+                                                                        w_next, grad_t, two_reg, lr)
+        else:
+            for task in prange(n_tasks):
+                c0 = (task // n_pixel_tiles) * CLASS_BLOCK
+                pixel_tile = task % n_pixel_tiles
+                square_parts[task], check_parts[task] = _gradient_tile(
+                    X, rows, nb, S, c0, pixel_tile * TILE_CHUNKS, w_now, w_next, dW, db_lanes, mean, scale,
+                    two_reg, lr)
+                for c in range(c0, min(c0 + CLASS_BLOCK, C)):
+                    offset_parts[pixel_tile, c] = _offset_part(w_next, c, mean, pixel_tile)
         reg_sum = 0.0
         check = 0.0
-        for tile in range(n_tiles):
-            reg_sum += partials[0, tile]
-            check += partials[1, tile]
+        for task in range(n_tasks):
+            reg_sum += square_parts[task]
+            check += check_parts[task]
+        check += _bias_step(b_now, db_lanes, lr, b_next)
         data_loss = total / nb
         loss = data_loss + reg * reg_sum
         out_loss[step] = loss
@@ -422,86 +749,98 @@ def _train_chunk(X, y, order, start, n_steps, batch_size, mean, scale, W, b, lr,
         out_correct[step] = correct
         out_batch[step] = nb
         if not np.isfinite(loss):
-            return step, pos, STATUS_NONFINITE, crossed
-        if loss > loss_limit:
-            return step, pos, STATUS_TOO_LARGE, crossed
-        # The step is taken only when it stays finite, so W and b keep their last finite values if a gradient or
-        # the step overflows; dW and db keep the gradient.
-        if not np.isfinite(check):
-            return step, pos, STATUS_NONFINITE, crossed
-        for tile in prange(n_tiles):
-            c0 = (tile // n_d_blocks) * CLASS_BLOCK
-            d0 = (tile % n_d_blocks) * D_BLOCK
-            for c in range(c0, min(c0 + CLASS_BLOCK, C)):
-                w = W[c, d0:d0 + D_BLOCK]
-                g = dW[c, d0:d0 + D_BLOCK]
-                for d in range(w.shape[0]):
-                    w[d] -= lr * g[d]
-                if d0 == 0:
-                    b[c] -= lr * db[c]
+            status = STATUS_NONFINITE
+        elif loss > loss_limit:
+            status = STATUS_TOO_LARGE
+        elif not np.isfinite(check):  # the step would overflow: W and b keep their last finite values
+            status = STATUS_NONFINITE
+        if status != STATUS_OK:
+            steps_done = step
+            break
+        w_now, w_next = w_next, w_now
+        b_now, b_next = b_next, b_now
+        if not short:
+            _offsets_from_parts(b_now, offset_parts, scale, C, offsets)
         pos += nb
         out_eval_first[step] = -1
         out_eval_second[step] = -1
         if eval_every > 0 and (step0 + step + 1) % eval_every == 0:
-            # Live accuracy on the fixed subsets, inside the compiled loop: db holds the score offsets now.
-            _score_offsets(W, b, mean, scale, db)
+            # Live accuracy on the fixed subsets, inside the compiled loop.
             M = Xe.shape[0]
-            if D < SMALL_D:
-                for r in prange(M):
-                    _scores_row(Xe[r], W, escores, r, scale, db)
+            if short:  # little work (one multiply-add per pixel and row): serially, through one small buffer
+                for r in range(0, M, SHORT_ROWS):
+                    n_rows = min(SHORT_ROWS, M - r)
+                    for i in range(n_rows):
+                        _preprocess(Xe[r + i], mean, scale, eval_rows[i])
+                    _short_scores(eval_rows, 0, n_rows, w_now, b_now, eval_scores, 0)
+                    for i in range(n_rows):
+                        escores[r + i] = eval_scores[i, :C]
             else:
-                n_eval_blocks = (M + ROW_BLOCK - 1) // ROW_BLOCK
-                for tile in prange(n_eval_blocks * n_class_blocks):
-                    r = (tile // n_class_blocks) * ROW_BLOCK
-                    c0 = (tile % n_class_blocks) * CLASS_BLOCK
-                    _scores_tile(Xe[r], Xe[min(r + 1, M - 1)], Xe[min(r + 2, M - 1)], Xe[min(r + 3, M - 1)], W,
-                                 c0, escores, r, min(ROW_BLOCK, M - r), scale, db)
-            first = 0
-            second = 0
-            for r in range(M):
-                best = 0
-                for c in range(1, C):
-                    if escores[r, c] > escores[r, best]:
-                        best = c
-                if best == ye[r]:
-                    if r < n_first:
-                        first += 1
-                    else:
-                        second += 1
-            out_eval_first[step] = first
-            out_eval_second[step] = second
-    return n_steps, pos, STATUS_OK, crossed
+                for blk in prange((M + ROW_BLOCK - 1) // ROW_BLOCK):
+                    r = blk * ROW_BLOCK
+                    last = min(r + ROW_BLOCK, M) - 1
+                    _long_scores(Xe[r], Xe[min(r + 1, last)], Xe[min(r + 2, last)], Xe[min(r + 3, last)],
+                                 last - r + 1, w_now, scale, offsets, escores, r)
+            out_eval_first[step], out_eval_second[step] = _count_hits(escores, ye, n_first)
+    # The chunk's weights back into W and b (the last finite ones); the last gradient into dW and db.
+    b[:] = b_now[:C]
+    db[:] = db_lanes[:C]
+    if short:
+        for c in range(C):
+            for d in range(D):
+                W[c, d] = w_now[d, c]
+                dW[c, d] = grad_t[d, c]
+    else:
+        W[:] = w_now
+    return steps_done, pos, status, crossed
 
 
 def _evaluate(X, y, mean, scale, W, b, loss_id, block_rows, out_pred, out_loss):
     """Prediction and data loss ``L_i`` of every row of a split, in blocks of rows (the evaluation kernel).
 
     ``X`` (N, D) uint8, ``y`` (N,) int32, ``W`` (C, D) and ``b`` (C,) float32; fills ``out_pred`` (N,) int32 and
-    ``out_loss`` (N,) float64. Each block of rows is one iteration's, with its own small score buffer. Twin of
-    ``reference.scores`` and ``reference.*_data_loss``.
+    ``out_loss`` (N,) float64. Each block of rows is one iteration's, with its own small buffers; the scores are
+    those of :func:`train_chunk` (the same layout and order). Twin of ``reference.scores`` and
+    ``reference.*_data_loss``.
     """
     N, D = X.shape
     C = W.shape[0]
-    offset = np.empty(C, dtype=np.float32)
-    _score_offsets(W, b, mean, scale, offset)
+    Cp = (C + LANES - 1) // LANES * LANES
+    short = D < SMALL_D
+    bias = np.zeros(Cp, np.float32)
+    bias[:C] = b
+    w_t = np.zeros((D if short else 0, Cp), np.float32)
+    offset = np.empty(C, np.float32)
+    if short:
+        for c in range(C):
+            for d in range(D):
+                w_t[d, c] = W[c, d]
+    else:
+        n_pixel_tiles = (D + LANES * TILE_CHUNKS - 1) // (LANES * TILE_CHUNKS)
+        parts = np.zeros((n_pixel_tiles, Cp), np.float32)
+        for tile in range(n_pixel_tiles):
+            for c in range(C):
+                parts[tile, c] = _offset_part(W, c, mean, tile)
+        _offsets_from_parts(bias, parts, scale, C, offset)
     n_blocks = (N + block_rows - 1) // block_rows
     for blk in prange(n_blocks):
         lo = blk * block_rows
         hi = min(N, lo + block_rows)
-        s = np.empty((hi - lo, C), dtype=np.float32)
-        if D < SMALL_D:
+        s = np.empty((hi - lo, Cp), dtype=np.float32)
+        if short:
+            xb = np.empty((hi - lo, D), dtype=np.float32)
             for r in range(lo, hi):
-                _scores_row(X[r], W, s, r - lo, scale, offset)
-        for r in range(lo, hi if D >= SMALL_D else lo, ROW_BLOCK):
-            for c0 in range(0, C, CLASS_BLOCK):
-                _scores_tile(X[r], X[min(r + 1, hi - 1)], X[min(r + 2, hi - 1)], X[min(r + 3, hi - 1)], W, c0, s,
-                             r - lo, min(ROW_BLOCK, hi - r), scale, offset)
+                _preprocess(X[r], mean, scale, xb[r - lo])
+            for r in range(0, hi - lo, SHORT_ROWS):
+                _short_scores(xb, r, min(SHORT_ROWS, hi - lo - r), w_t, bias, s, r)
+        else:
+            for r in range(lo, hi, ROW_BLOCK):
+                last = min(r + ROW_BLOCK, hi) - 1
+                _long_scores(X[r], X[min(r + 1, last)], X[min(r + 2, last)], X[min(r + 3, last)], last - r + 1, W,
+                             scale, offset, s, r - lo)
         for i in range(lo, hi):
             row = s[i - lo]
-            best = 0
-            for c in range(1, C):
-                if row[c] > row[best]:
-                    best = c
+            best = _best_class(row, C)
             out_pred[i] = best
             label = y[i]
             if loss_id == NO_LOSS:  # accuracy only: skips the exponentials, most of the work on short rows
@@ -546,8 +885,9 @@ class Buffers:
 
     @classmethod
     def make(cls, batch_size: int, C: int, D: int) -> "Buffers":
-        return cls(work=np.empty(work_shape(C, D), np.float32), S=np.empty((batch_size, C), np.float32),
-                   dW=np.empty((C, D), np.float32), db=np.empty(C, np.float32))
+        return cls(work=np.zeros(work_size(batch_size, C, D), np.float32),
+                   S=np.zeros((batch_size, padded_classes(C)), np.float32), dW=np.zeros((C, D), np.float32),
+                   db=np.zeros(C, np.float32))
 
 
 def evaluate(X, y, mean, scale, W, b, loss: str | None, parallel: bool = False, block_rows: int = 256):
