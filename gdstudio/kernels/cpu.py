@@ -160,6 +160,8 @@ def _carve(work, nb_max, C, D):
 
 
 # --------------------------------------------------------------------------------------------------------------
+# The helpers below are inlined into the kernels (``inline="always"``) and address rows as (array, row index):
+# a call with arrays, or a view of a row, costs reference-count updates (calls into Numba's runtime) each time.
 # Losses of single rows (twins of ``reference.*_data_loss``).
 
 
@@ -173,44 +175,52 @@ def _best_class(s, C):
     return best
 
 
-@njit(nogil=True, cache=True)
-def _row_loss(s, label, C, loss_id, inv_n):
-    """``L_i`` of one row of scores ``s`` (Cp,) float32 and, in place, ``s ← dL/ds`` (lanes past ``C`` zero).
+@njit(nogil=True, cache=True, inline="always")
+def _row_loss(S, r, label, C, loss_id, inv_n):
+    """``L_i`` of score row ``S[r]`` ((Cp,) float32) and, in place, ``S[r] ← dL/ds`` (lanes past ``C`` zero).
 
-    Returns ``(L_i, 1.0 if the row is predicted right else 0.0)``."""
-    best = _best_class(s, C)
+    Returns ``(L_i, 1.0 if the row is predicted right else 0.0)``. Branch-free over the classes, 16 at a time
+    (a compare per class mispredicted half the time, and each row had ten of them).
+    """
+    Cp = S.shape[1]
+    lowest = lanes.splat(-np.inf)
+    top = -np.inf
+    best = C
+    for c in range(0, Cp, LANES):
+        v = lanes.first_lanes(C - c, lanes.load_at(S, r, c), lowest)
+        block_top = lanes.largest(v)
+        if block_top > top:
+            top = block_top
+            best = c + lanes.first_index(v, block_top)
+    if best >= C:  # a NaN score: the loss is NaN too and the step is refused; any valid class will do here
+        best = _best_class(S[r], C)
     hit = np.float32(1.0) if best == label else np.float32(0.0)
+    s_y = S[r, label]
+    zero = lanes.zeros()
     if loss_id == SVM:
-        s_y = s[label]
         total = np.float32(0.0)
-        active = 0
-        for c in range(C):
-            if c == label:
-                continue
-            margin = s[c] - s_y + SVM_MARGIN
-            if margin > 0:
-                total += margin
-                s[c] = inv_n
-                active += 1
-            else:
-                s[c] = 0.0
-        s[label] = -active * inv_n
-        for c in range(C, s.shape[0]):
-            s[c] = 0.0
+        active = np.float32(0.0)
+        step = lanes.splat(inv_n)
+        for c in range(0, Cp, LANES):
+            margin = lanes.load_at(S, r, c) - lanes.splat(s_y) + lanes.splat(SVM_MARGIN)
+            margin = lanes.lane_is(label - c, zero, lanes.first_lanes(C - c, margin, zero))
+            total += lanes.total(lanes.where_positive(margin, margin, zero))
+            active += lanes.total(lanes.where_positive(margin, lanes.splat(np.float32(1.0)), zero))
+            lanes.store_at(S, r, c, lanes.where_positive(margin, step, zero))
+        S[r, label] = -active * inv_n
         return total, hit
-    top = lanes.splat(s[best])
-    shifted_label = s[label] - s[best]
+    shift = lanes.splat(np.float32(top))
     norm = np.float32(0.0)
-    for c in range(0, s.shape[0], LANES):
-        e = lanes.first_lanes(C - c, lanes.exp(lanes.load(s, c) - top), lanes.zeros())
-        lanes.store(s, c, e)
+    for c in range(0, Cp, LANES):
+        e = lanes.exp(lanes.first_lanes(C - c, lanes.load_at(S, r, c), lowest) - shift)  # e^−inf = 0 past C
+        lanes.store_at(S, r, c, e)
         norm += lanes.total(e)
     # log-sum-exp form: log(e^{s_y − max}) would underflow to −inf for scores hundreds apart.
-    value = np.log(norm) - shifted_label
+    value = np.log(norm) - (s_y - np.float32(top))
     scale = lanes.splat(inv_n / norm)
-    for c in range(0, s.shape[0], LANES):
-        lanes.store(s, c, lanes.load(s, c) * scale)
-    s[label] -= inv_n
+    for c in range(0, Cp, LANES):
+        lanes.store_at(S, r, c, lanes.load_at(S, r, c) * scale)
+    S[r, label] -= inv_n
     return value, hit
 
 
@@ -218,14 +228,19 @@ def _row_loss(s, label, C, loss_id, inv_n):
 # Short rows: classes in lanes.
 
 
-@njit(nogil=True, cache=True)
-def _preprocess(u, mean, scale, x):
-    """``x = (u − mean)·scale``: one row of pixels (D,) uint8 preprocessed into float32."""
-    for d in range(u.shape[0]):
-        x[d] = (np.float32(u[d]) - mean[d]) * scale
+@njit(nogil=True, cache=True, inline="always")
+def _preprocess(X, row, mean, scale, xf, i):
+    """``xf[i] = (X[row] − mean)·scale``: one row of pixels (D,) uint8 preprocessed into float32."""
+    D = X.shape[1]
+    whole = D // LANES * LANES
+    factor = lanes.splat(scale)
+    for d in range(0, whole, LANES):
+        lanes.store_at(xf, i, d, (lanes.load_at(X, row, d) - lanes.load(mean, d)) * factor)
+    for d in range(whole, D):
+        xf[i, d] = (np.float32(X[row, d]) - mean[d]) * scale
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True, inline="always")
 def _short_scores(xf, r0, n_rows, w_t, bias, out, o0):
     """``out[o0 + i] = bias + Σ_d xf[r0 + i, d]·w_t[d]`` for ``i < n_rows ≤ 8``: whole score rows (Cp,) float32.
 
@@ -235,190 +250,130 @@ def _short_scores(xf, r0, n_rows, w_t, bias, out, o0):
     """
     D = w_t.shape[0]
     last = r0 + n_rows - 1
-    x0 = xf[r0]
-    x1 = xf[min(r0 + 1, last)]
-    x2 = xf[min(r0 + 2, last)]
-    x3 = xf[min(r0 + 3, last)]
-    x4 = xf[min(r0 + 4, last)]
-    x5 = xf[min(r0 + 5, last)]
-    x6 = xf[min(r0 + 6, last)]
-    x7 = xf[min(r0 + 7, last)]
+    i1, i2, i3 = min(r0 + 1, last), min(r0 + 2, last), min(r0 + 3, last)
+    i4, i5, i6, i7 = min(r0 + 4, last), min(r0 + 5, last), min(r0 + 6, last), min(r0 + 7, last)
     for c in range(0, w_t.shape[1], LANES):
         a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = lanes.load(bias, c)
         for d in range(D):
-            w = lanes.load(w_t[d], c)
-            a0 = lanes.fma(lanes.splat(x0[d]), w, a0)
-            a1 = lanes.fma(lanes.splat(x1[d]), w, a1)
-            a2 = lanes.fma(lanes.splat(x2[d]), w, a2)
-            a3 = lanes.fma(lanes.splat(x3[d]), w, a3)
-            a4 = lanes.fma(lanes.splat(x4[d]), w, a4)
-            a5 = lanes.fma(lanes.splat(x5[d]), w, a5)
-            a6 = lanes.fma(lanes.splat(x6[d]), w, a6)
-            a7 = lanes.fma(lanes.splat(x7[d]), w, a7)
-        lanes.store(out[o0], c, a0)
-        if n_rows > 1:
-            lanes.store(out[o0 + 1], c, a1)
-        if n_rows > 2:
-            lanes.store(out[o0 + 2], c, a2)
-        if n_rows > 3:
-            lanes.store(out[o0 + 3], c, a3)
-        if n_rows > 4:
-            lanes.store(out[o0 + 4], c, a4)
-        if n_rows > 5:
-            lanes.store(out[o0 + 5], c, a5)
-        if n_rows > 6:
-            lanes.store(out[o0 + 6], c, a6)
-        if n_rows > 7:
-            lanes.store(out[o0 + 7], c, a7)
+            w = lanes.load_at(w_t, d, c)
+            a0 = lanes.fma(lanes.splat(xf[r0, d]), w, a0)
+            a1 = lanes.fma(lanes.splat(xf[i1, d]), w, a1)
+            a2 = lanes.fma(lanes.splat(xf[i2, d]), w, a2)
+            a3 = lanes.fma(lanes.splat(xf[i3, d]), w, a3)
+            a4 = lanes.fma(lanes.splat(xf[i4, d]), w, a4)
+            a5 = lanes.fma(lanes.splat(xf[i5, d]), w, a5)
+            a6 = lanes.fma(lanes.splat(xf[i6, d]), w, a6)
+            a7 = lanes.fma(lanes.splat(xf[i7, d]), w, a7)
+        sums = (a0, a1, a2, a3, a4, a5, a6, a7)
+        for i in range(n_rows):
+            lanes.store_at(out, o0 + i, c, sums[i])
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True, inline="always")
 def _short_gradient(xf, S, nb, d0, w_t, w_next, grad_t, two_reg, lr):
     """Pixels ``d0 … d0 + 7`` of a short-row step: ``dWᵀ[d] = Σ_r xf[r, d]·dS_r + 2λ·Wᵀ[d]`` (rows in order) into
     ``grad_t`` and ``Wᵀ[d] − lr·dWᵀ[d]`` into ``w_next``. Returns the block's ``(ΣW², Σ(w' − w'))``: the second
     is 0 exactly when every new weight is finite."""
     D = w_t.shape[0]
     last = D - 1
-    p0, p1, p2, p3 = d0, min(d0 + 1, last), min(d0 + 2, last), min(d0 + 3, last)
+    p1, p2, p3 = min(d0 + 1, last), min(d0 + 2, last), min(d0 + 3, last)
     p4, p5, p6, p7 = min(d0 + 4, last), min(d0 + 5, last), min(d0 + 6, last), min(d0 + 7, last)
     square = lanes.zeros()
     check = lanes.zeros()
     for c in range(0, w_t.shape[1], LANES):
         a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = lanes.zeros()
         for r in range(nb):
-            g = lanes.load(S[r], c)
-            x = xf[r]
-            a0 = lanes.fma(lanes.splat(x[p0]), g, a0)
-            a1 = lanes.fma(lanes.splat(x[p1]), g, a1)
-            a2 = lanes.fma(lanes.splat(x[p2]), g, a2)
-            a3 = lanes.fma(lanes.splat(x[p3]), g, a3)
-            a4 = lanes.fma(lanes.splat(x[p4]), g, a4)
-            a5 = lanes.fma(lanes.splat(x[p5]), g, a5)
-            a6 = lanes.fma(lanes.splat(x[p6]), g, a6)
-            a7 = lanes.fma(lanes.splat(x[p7]), g, a7)
-        n = min(SHORT_PIXELS, D - d0)
-        square, check = _short_update(a0, p0, c, w_t, w_next, grad_t, two_reg, lr, square, check)
-        if n > 1:
-            square, check = _short_update(a1, p1, c, w_t, w_next, grad_t, two_reg, lr, square, check)
-        if n > 2:
-            square, check = _short_update(a2, p2, c, w_t, w_next, grad_t, two_reg, lr, square, check)
-        if n > 3:
-            square, check = _short_update(a3, p3, c, w_t, w_next, grad_t, two_reg, lr, square, check)
-        if n > 4:
-            square, check = _short_update(a4, p4, c, w_t, w_next, grad_t, two_reg, lr, square, check)
-        if n > 5:
-            square, check = _short_update(a5, p5, c, w_t, w_next, grad_t, two_reg, lr, square, check)
-        if n > 6:
-            square, check = _short_update(a6, p6, c, w_t, w_next, grad_t, two_reg, lr, square, check)
-        if n > 7:
-            square, check = _short_update(a7, p7, c, w_t, w_next, grad_t, two_reg, lr, square, check)
+            g = lanes.load_at(S, r, c)
+            a0 = lanes.fma(lanes.splat(xf[r, d0]), g, a0)
+            a1 = lanes.fma(lanes.splat(xf[r, p1]), g, a1)
+            a2 = lanes.fma(lanes.splat(xf[r, p2]), g, a2)
+            a3 = lanes.fma(lanes.splat(xf[r, p3]), g, a3)
+            a4 = lanes.fma(lanes.splat(xf[r, p4]), g, a4)
+            a5 = lanes.fma(lanes.splat(xf[r, p5]), g, a5)
+            a6 = lanes.fma(lanes.splat(xf[r, p6]), g, a6)
+            a7 = lanes.fma(lanes.splat(xf[r, p7]), g, a7)
+        sums = (a0, a1, a2, a3, a4, a5, a6, a7)
+        for j in range(min(SHORT_PIXELS, D - d0)):
+            d = d0 + j
+            w = lanes.load_at(w_t, d, c)
+            grad = sums[j] + lanes.splat(two_reg) * w
+            lanes.store_at(grad_t, d, c, grad)
+            new = w - lanes.splat(lr) * grad
+            lanes.store_at(w_next, d, c, new)
+            square = lanes.fma(w, w, square)
+            check = check + (new - new)
     return lanes.total(square), lanes.total(check)
-
-
-@njit(nogil=True, cache=True)
-def _short_update(acc, d, c, w_t, w_next, grad_t, two_reg, lr, square, check):
-    w = lanes.load(w_t[d], c)
-    grad = acc + lanes.splat(two_reg) * w
-    lanes.store(grad_t[d], c, grad)
-    new = w - lanes.splat(lr) * grad
-    lanes.store(w_next[d], c, new)
-    return lanes.fma(w, w, square), check + (new - new)
 
 
 # --------------------------------------------------------------------------------------------------------------
 # Long rows: pixels in lanes.
 
 
-@njit(nogil=True, cache=True)
-def _tail_dot(u, w, start):
-    """``Σ_{d ≥ start} u[d]·w[d]`` in order: the pixels after the last whole lane chunk."""
-    acc = np.float32(0.0)
-    for d in range(start, w.shape[0]):
-        acc += np.float32(u[d]) * w[d]
-    return acc
+@njit(nogil=True, cache=True, inline="always")
+def _scores_tile(X, i0, i1, i2, i3, W, c0, out, r, n_rows, scale, offset):
+    """``out[r + k, c0 + j] = scale·(X[i_k] · W[c0 + j]) + offset[c0 + j]`` for ``k < n_rows ≤ 4``, ``j < 5``.
 
-
-@njit(nogil=True, cache=True)
-def _store_scores(out, r, c0, scale, offset, u, whole, w0, w1, w2, w3, w4, a0, a1, a2, a3, a4):
-    """``out[r, c0 + j] = scale·(lane sums of a_j + the tail pixels) + offset[c0 + j]`` for the classes there are."""
-    C = offset.shape[0]
-    out[r, c0] = scale * (lanes.total(a0) + _tail_dot(u, w0, whole)) + offset[c0]
-    if c0 + 1 < C:
-        out[r, c0 + 1] = scale * (lanes.total(a1) + _tail_dot(u, w1, whole)) + offset[c0 + 1]
-    if c0 + 2 < C:
-        out[r, c0 + 2] = scale * (lanes.total(a2) + _tail_dot(u, w2, whole)) + offset[c0 + 2]
-    if c0 + 3 < C:
-        out[r, c0 + 3] = scale * (lanes.total(a3) + _tail_dot(u, w3, whole)) + offset[c0 + 3]
-    if c0 + 4 < C:
-        out[r, c0 + 4] = scale * (lanes.total(a4) + _tail_dot(u, w4, whole)) + offset[c0 + 4]
-
-
-@njit(nogil=True, cache=True)
-def _scores_tile(u0, u1, u2, u3, W, c0, out, r, n_rows, scale, offset):
-    """``out[r + i, c0 + j] = scale·(u_i · W[c0 + j]) + offset[c0 + j]`` for ``i < n_rows ≤ 4``, ``j < 5``.
-
-    ``u0 … u3`` are pixel rows (D,) uint8 (repeat the last one when there are fewer than four); classes past
-    the end are clamped to the last one and computed again but not stored, so the inner loop always has the
-    same shape: 20 lane sums in registers. ``offset`` has C entries. Twin of ``reference.scores``.
+    ``X`` (rows, D) uint8 pixels, ``i0 … i3`` row indices (repeat the last one when there are fewer than four);
+    classes past the end are clamped to the last one and computed again but not stored, so the inner loop always
+    has the same shape: 20 lane sums in registers, each then summed across its lanes and the pixels after the last
+    whole chunk added in order. ``offset`` has C entries. Twin of ``reference.scores``.
     """
-    C = W.shape[0]
-    whole = W.shape[1] // LANES * LANES
-    w0 = W[c0]
-    w1 = W[min(c0 + 1, C - 1)]
-    w2 = W[min(c0 + 2, C - 1)]
-    w3 = W[min(c0 + 3, C - 1)]
-    w4 = W[min(c0 + 4, C - 1)]
+    C, D = W.shape
+    whole = D // LANES * LANES
+    e1, e2, e3, e4 = min(c0 + 1, C - 1), min(c0 + 2, C - 1), min(c0 + 3, C - 1), min(c0 + 4, C - 1)
     a00 = a01 = a02 = a03 = a04 = lanes.zeros()
     a10 = a11 = a12 = a13 = a14 = lanes.zeros()
     a20 = a21 = a22 = a23 = a24 = lanes.zeros()
     a30 = a31 = a32 = a33 = a34 = lanes.zeros()
     for d in range(0, whole, LANES):
-        x0 = lanes.load(u0, d)
-        x1 = lanes.load(u1, d)
-        x2 = lanes.load(u2, d)
-        x3 = lanes.load(u3, d)
-        v = lanes.load(w0, d)
+        x0 = lanes.load_at(X, i0, d)
+        x1 = lanes.load_at(X, i1, d)
+        x2 = lanes.load_at(X, i2, d)
+        x3 = lanes.load_at(X, i3, d)
+        v = lanes.load_at(W, c0, d)
         a00 = lanes.fma(x0, v, a00)
         a10 = lanes.fma(x1, v, a10)
         a20 = lanes.fma(x2, v, a20)
         a30 = lanes.fma(x3, v, a30)
-        v = lanes.load(w1, d)
+        v = lanes.load_at(W, e1, d)
         a01 = lanes.fma(x0, v, a01)
         a11 = lanes.fma(x1, v, a11)
         a21 = lanes.fma(x2, v, a21)
         a31 = lanes.fma(x3, v, a31)
-        v = lanes.load(w2, d)
+        v = lanes.load_at(W, e2, d)
         a02 = lanes.fma(x0, v, a02)
         a12 = lanes.fma(x1, v, a12)
         a22 = lanes.fma(x2, v, a22)
         a32 = lanes.fma(x3, v, a32)
-        v = lanes.load(w3, d)
+        v = lanes.load_at(W, e3, d)
         a03 = lanes.fma(x0, v, a03)
         a13 = lanes.fma(x1, v, a13)
         a23 = lanes.fma(x2, v, a23)
         a33 = lanes.fma(x3, v, a33)
-        v = lanes.load(w4, d)
+        v = lanes.load_at(W, e4, d)
         a04 = lanes.fma(x0, v, a04)
         a14 = lanes.fma(x1, v, a14)
         a24 = lanes.fma(x2, v, a24)
         a34 = lanes.fma(x3, v, a34)
-    _store_scores(out, r, c0, scale, offset, u0, whole, w0, w1, w2, w3, w4, a00, a01, a02, a03, a04)
-    if n_rows > 1:
-        _store_scores(out, r + 1, c0, scale, offset, u1, whole, w0, w1, w2, w3, w4, a10, a11, a12, a13, a14)
-    if n_rows > 2:
-        _store_scores(out, r + 2, c0, scale, offset, u2, whole, w0, w1, w2, w3, w4, a20, a21, a22, a23, a24)
-    if n_rows > 3:
-        _store_scores(out, r + 3, c0, scale, offset, u3, whole, w0, w1, w2, w3, w4, a30, a31, a32, a33, a34)
+    sums = ((a00, a01, a02, a03, a04), (a10, a11, a12, a13, a14), (a20, a21, a22, a23, a24),
+            (a30, a31, a32, a33, a34))
+    pixel_rows = (i0, i1, i2, i3)
+    for k in range(n_rows):
+        for j in range(min(CLASS_BLOCK, C - c0)):
+            dot = lanes.total(sums[k][j])
+            for d in range(whole, D):
+                dot += np.float32(X[pixel_rows[k], d]) * W[c0 + j, d]
+            out[r + k, c0 + j] = scale * dot + offset[c0 + j]
 
 
-@njit(nogil=True, cache=True)
-def _long_scores(u0, u1, u2, u3, n_rows, W, scale, offset, out, o):
-    """Every class's scores of the pixel rows ``u0 … u3`` (the first ``n_rows ≤ 4`` of them) into ``out[o …]``."""
+@njit(nogil=True, cache=True, inline="always")
+def _long_scores(X, i0, i1, i2, i3, n_rows, W, scale, offset, out, o):
+    """Every class's scores of pixel rows ``X[i0] … X[i3]`` (the first ``n_rows ≤ 4`` of them) into ``out[o …]``."""
     for c0 in range(0, W.shape[0], CLASS_BLOCK):
-        _scores_tile(u0, u1, u2, u3, W, c0, out, o, n_rows, scale, offset)
+        _scores_tile(X, i0, i1, i2, i3, W, c0, out, o, n_rows, scale, offset)
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True, inline="always")
 def _gradient_tile(X, rows, nb, S, c0, k0, W, w_next, dW, db, mean, scale, two_reg, lr):
     """Classes ``c0 … c0 + 4`` × lane chunks ``k0 … k0 + 3`` (64 pixels) of a long-row step, plus the pixels after
     the last whole chunk in the tile that holds them: ``dW = scale·(Σ_r dS_rc·u_r − db_c·mean) + 2λW`` (rows in
@@ -434,56 +389,63 @@ def _gradient_tile(X, rows, nb, S, c0, k0, W, w_next, dW, db, mean, scale, two_r
     d1 = min(k0 + 1, top) * LANES
     d2 = min(k0 + 2, top) * LANES
     d3 = min(k0 + 3, top) * LANES
-    e0, e1, e2, e3 = c0, min(c0 + 1, C - 1), min(c0 + 2, C - 1), min(c0 + 3, C - 1)
-    e4 = min(c0 + 4, C - 1)
+    e1, e2, e3, e4 = min(c0 + 1, C - 1), min(c0 + 2, C - 1), min(c0 + 3, C - 1), min(c0 + 4, C - 1)
     a00 = a01 = a02 = a03 = a04 = lanes.zeros()
     a10 = a11 = a12 = a13 = a14 = lanes.zeros()
     a20 = a21 = a22 = a23 = a24 = lanes.zeros()
     a30 = a31 = a32 = a33 = a34 = lanes.zeros()
     if k0 < whole:
         for r in range(nb):
-            u = X[rows[r]]
-            g = S[r]
-            g0 = lanes.splat(g[e0])
-            g1 = lanes.splat(g[e1])
-            g2 = lanes.splat(g[e2])
-            g3 = lanes.splat(g[e3])
-            g4 = lanes.splat(g[e4])
-            x = lanes.load(u, d0)
+            row = rows[r]
+            g0 = lanes.splat(S[r, c0])
+            g1 = lanes.splat(S[r, e1])
+            g2 = lanes.splat(S[r, e2])
+            g3 = lanes.splat(S[r, e3])
+            g4 = lanes.splat(S[r, e4])
+            x = lanes.load_at(X, row, d0)
             a00 = lanes.fma(x, g0, a00)
             a01 = lanes.fma(x, g1, a01)
             a02 = lanes.fma(x, g2, a02)
             a03 = lanes.fma(x, g3, a03)
             a04 = lanes.fma(x, g4, a04)
-            x = lanes.load(u, d1)
+            x = lanes.load_at(X, row, d1)
             a10 = lanes.fma(x, g0, a10)
             a11 = lanes.fma(x, g1, a11)
             a12 = lanes.fma(x, g2, a12)
             a13 = lanes.fma(x, g3, a13)
             a14 = lanes.fma(x, g4, a14)
-            x = lanes.load(u, d2)
+            x = lanes.load_at(X, row, d2)
             a20 = lanes.fma(x, g0, a20)
             a21 = lanes.fma(x, g1, a21)
             a22 = lanes.fma(x, g2, a22)
             a23 = lanes.fma(x, g3, a23)
             a24 = lanes.fma(x, g4, a24)
-            x = lanes.load(u, d3)
+            x = lanes.load_at(X, row, d3)
             a30 = lanes.fma(x, g0, a30)
             a31 = lanes.fma(x, g1, a31)
             a32 = lanes.fma(x, g2, a32)
             a33 = lanes.fma(x, g3, a33)
             a34 = lanes.fma(x, g4, a34)
+    sums = ((a00, a01, a02, a03, a04), (a10, a11, a12, a13, a14), (a20, a21, a22, a23, a24),
+            (a30, a31, a32, a33, a34))
+    starts = (d0, d1, d2, d3)
+    factor = lanes.splat(scale)
+    decay = lanes.splat(two_reg)
+    rate = lanes.splat(lr)
     square = lanes.zeros()
     check = lanes.zeros()
-    args = (W, w_next, dW, db, mean, scale, two_reg, lr)
-    if k0 < whole:
-        square, check = _update_chunk(c0, d0, a00, a01, a02, a03, a04, square, check, *args)
-    if k0 + 1 < whole:
-        square, check = _update_chunk(c0, d1, a10, a11, a12, a13, a14, square, check, *args)
-    if k0 + 2 < whole:
-        square, check = _update_chunk(c0, d2, a20, a21, a22, a23, a24, square, check, *args)
-    if k0 + 3 < whole:
-        square, check = _update_chunk(c0, d3, a30, a31, a32, a33, a34, square, check, *args)
+    for q in range(max(min(TILE_CHUNKS, whole - k0), 0)):
+        d = starts[q]
+        m = lanes.load(mean, d)
+        for j in range(min(CLASS_BLOCK, C - c0)):
+            c = c0 + j
+            w = lanes.load_at(W, c, d)
+            grad = factor * (sums[q][j] - m * lanes.splat(db[c])) + decay * w
+            lanes.store_at(dW, c, d, grad)
+            new = w - rate * grad
+            lanes.store_at(w_next, c, d, new)
+            square = lanes.fma(w, w, square)
+            check = check + (new - new)
     square_sum = lanes.total(square)
     check_sum = lanes.total(check)
     if k0 <= whole < k0 + TILE_CHUNKS:  # the tile that holds the pixels after the last whole chunk
@@ -502,48 +464,20 @@ def _gradient_tile(X, rows, nb, S, c0, k0, W, w_next, dW, db, mean, scale, two_r
     return square_sum, check_sum
 
 
-@njit(nogil=True, cache=True)
-def _update_chunk(c0, d, a0, a1, a2, a3, a4, square, check, W, w_next, dW, db, mean, scale, two_reg, lr):
-    """One lane chunk of the five classes of a gradient tile (see :func:`_gradient_tile`)."""
-    C = W.shape[0]
-    m = lanes.load(mean, d)
-    square, check = _update_lanes(a0, c0, d, m, square, check, W, w_next, dW, db, scale, two_reg, lr)
-    if c0 + 1 < C:
-        square, check = _update_lanes(a1, c0 + 1, d, m, square, check, W, w_next, dW, db, scale, two_reg, lr)
-    if c0 + 2 < C:
-        square, check = _update_lanes(a2, c0 + 2, d, m, square, check, W, w_next, dW, db, scale, two_reg, lr)
-    if c0 + 3 < C:
-        square, check = _update_lanes(a3, c0 + 3, d, m, square, check, W, w_next, dW, db, scale, two_reg, lr)
-    if c0 + 4 < C:
-        square, check = _update_lanes(a4, c0 + 4, d, m, square, check, W, w_next, dW, db, scale, two_reg, lr)
-    return square, check
-
-
-@njit(nogil=True, cache=True)
-def _update_lanes(acc, c, d, m, square, check, W, w_next, dW, db, scale, two_reg, lr):
-    w = lanes.load(W[c], d)
-    grad = lanes.splat(scale) * (acc - m * lanes.splat(db[c])) + lanes.splat(two_reg) * w
-    lanes.store(dW[c], d, grad)
-    new = w - lanes.splat(lr) * grad
-    lanes.store(w_next[c], d, new)
-    return lanes.fma(w, w, square), check + (new - new)
-
-
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True, inline="always")
 def _offset_part(W, c, mean, tile):
     """``Σ mean[d]·W[c, d]`` over the pixels of gradient tile column ``tile`` (its lane chunks, then any pixels
     after the last whole chunk): summed per tile so that the offsets of a step are the same whether its weights
     came from the previous step or from the start of a chunk."""
     D = W.shape[1]
     whole = D // LANES
-    w = W[c]
     acc = lanes.zeros()
     for k in range(tile * TILE_CHUNKS, min((tile + 1) * TILE_CHUNKS, whole)):
-        acc = lanes.fma(lanes.load(mean, k * LANES), lanes.load(w, k * LANES), acc)
+        acc = lanes.fma(lanes.load(mean, k * LANES), lanes.load_at(W, c, k * LANES), acc)
     part = lanes.total(acc)
     if tile * TILE_CHUNKS <= whole < (tile + 1) * TILE_CHUNKS:
         for d in range(whole * LANES, D):
-            part += mean[d] * w[d]
+            part += mean[d] * W[c, d]
     return part
 
 
@@ -561,17 +495,17 @@ def _offsets_from_parts(b, offset_parts, scale, C, offsets):
 # Steps shared by both layouts.
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True, inline="always")
 def _column_sums(S, nb, db_lanes):
     """``db = Σ_r dS_r`` (rows in order), whole lane vectors."""
     for c in range(0, S.shape[1], LANES):
         acc = lanes.zeros()
         for r in range(nb):
-            acc = acc + lanes.load(S[r], c)
+            acc = acc + lanes.load_at(S, r, c)
         lanes.store(db_lanes, c, acc)
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True, inline="always")
 def _bias_step(b_now, db_lanes, lr, b_next):
     """``b' = b − lr·db``; returns ``Σ(b' − b')`` (0 exactly when every new bias is finite)."""
     check = lanes.zeros()
@@ -589,12 +523,49 @@ def _count_hits(escores, ye, n_first):
     second = 0
     C = escores.shape[1]
     for r in range(escores.shape[0]):
-        if _best_class(escores[r], C) == ye[r]:
+        best = 0
+        for c in range(1, C):
+            if escores[r, c] > escores[r, best]:
+                best = c
+        if best == ye[r]:
             if r < n_first:
                 first += 1
             else:
                 second += 1
     return first, second
+
+
+@njit(nogil=True, cache=True)
+def _copy_in(W, b, w_now, w_next, b_now, short):
+    """A chunk's own copies of ``W`` (short rows: transposed, the padding lanes zero) and ``b`` (padded)."""
+    C, D = W.shape
+    for c in range(b_now.shape[0]):
+        b_now[c] = b[c] if c < C else 0.0
+    if short:
+        for d in range(D):
+            for c in range(w_now.shape[1]):
+                w_now[d, c] = W[c, d] if c < C else 0.0
+                w_next[d, c] = 0.0
+    else:
+        for c in range(C):
+            for d in range(D):
+                w_now[c, d] = W[c, d]
+
+
+@njit(nogil=True, cache=True)
+def _copy_out(w_now, b_now, grad_t, db_lanes, short, W, b, dW, db):
+    """The chunk's weights back into ``W`` and ``b`` (the last finite ones), the last gradient into ``dW`` and ``db``
+    (long rows write ``dW`` directly)."""
+    C, D = W.shape
+    for c in range(C):
+        b[c] = b_now[c]
+        db[c] = db_lanes[c]
+        for d in range(D):
+            if short:
+                W[c, d] = w_now[d, c]
+                dW[c, d] = grad_t[d, c]
+            else:
+                W[c, d] = w_now[c, d]
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -663,16 +634,8 @@ def _train_chunk(X, y, order, start, n_steps, batch_size, mean, scale, W, b, lr,
     n_pixel_tiles = offset_parts.shape[0]
     n_tasks = square_parts.shape[0]
     # the chunk's own copies of the weights (short rows: transposed), which the steps swap with their next ones
-    b_now[:] = 0.0
-    b_now[:C] = b
-    if short:
-        w_now[:] = 0.0
-        for c in range(C):
-            for d in range(D):
-                w_now[d, c] = W[c, d]
-        w_next[:] = 0.0
-    else:
-        w_now[:] = W
+    _copy_in(W, b, w_now, w_next, b_now, short)
+    if not short:
         for tile in prange(n_class_blocks * n_pixel_tiles):
             c0 = (tile // n_pixel_tiles) * CLASS_BLOCK
             pixel_tile = tile % n_pixel_tiles
@@ -702,19 +665,19 @@ def _train_chunk(X, y, order, start, n_steps, batch_size, mean, scale, W, b, lr,
                 r = blk * SHORT_ROWS
                 n_rows = min(SHORT_ROWS, nb - r)
                 for i in range(r, r + n_rows):
-                    _preprocess(X[rows[i]], mean, scale, xf[i])
+                    _preprocess(X, rows[i], mean, scale, xf, i)
                 _short_scores(xf, r, n_rows, w_now, b_now, S, r)
                 for i in range(r, r + n_rows):
-                    row_loss[i], row_correct[i] = _row_loss(S[i], y[rows[i]], C, loss_id, inv_n)
+                    row_loss[i], row_correct[i] = _row_loss(S, i, y[rows[i]], C, loss_id, inv_n)
         else:
             for blk in prange((nb + ROW_BLOCK - 1) // ROW_BLOCK):
                 r = blk * ROW_BLOCK
                 n_rows = min(ROW_BLOCK, nb - r)
                 last = r + n_rows - 1
-                _long_scores(X[rows[r]], X[rows[min(r + 1, last)]], X[rows[min(r + 2, last)]],
-                             X[rows[min(r + 3, last)]], n_rows, w_now, scale, offsets, S, r)
+                _long_scores(X, rows[r], rows[min(r + 1, last)], rows[min(r + 2, last)], rows[min(r + 3, last)],
+                             n_rows, w_now, scale, offsets, S, r)
                 for i in range(r, r + n_rows):
-                    row_loss[i], row_correct[i] = _row_loss(S[i], y[rows[i]], C, loss_id, inv_n)
+                    row_loss[i], row_correct[i] = _row_loss(S, i, y[rows[i]], C, loss_id, inv_n)
         total = 0.0
         correct = 0
         for i in range(nb):
@@ -771,27 +734,20 @@ def _train_chunk(X, y, order, start, n_steps, batch_size, mean, scale, W, b, lr,
                 for r in range(0, M, SHORT_ROWS):
                     n_rows = min(SHORT_ROWS, M - r)
                     for i in range(n_rows):
-                        _preprocess(Xe[r + i], mean, scale, eval_rows[i])
+                        _preprocess(Xe, r + i, mean, scale, eval_rows, i)
                     _short_scores(eval_rows, 0, n_rows, w_now, b_now, eval_scores, 0)
                     for i in range(n_rows):
-                        escores[r + i] = eval_scores[i, :C]
+                        for c in range(C):
+                            escores[r + i, c] = eval_scores[i, c]
             else:
                 for blk in prange((M + ROW_BLOCK - 1) // ROW_BLOCK):
                     r = blk * ROW_BLOCK
                     last = min(r + ROW_BLOCK, M) - 1
-                    _long_scores(Xe[r], Xe[min(r + 1, last)], Xe[min(r + 2, last)], Xe[min(r + 3, last)],
+                    _long_scores(Xe, r, min(r + 1, last), min(r + 2, last), min(r + 3, last),
                                  last - r + 1, w_now, scale, offsets, escores, r)
             out_eval_first[step], out_eval_second[step] = _count_hits(escores, ye, n_first)
     # The chunk's weights back into W and b (the last finite ones); the last gradient into dW and db.
-    b[:] = b_now[:C]
-    db[:] = db_lanes[:C]
-    if short:
-        for c in range(C):
-            for d in range(D):
-                W[c, d] = w_now[d, c]
-                dW[c, d] = grad_t[d, c]
-    else:
-        W[:] = w_now
+    _copy_out(w_now, b_now, grad_t, db_lanes, short, W, b, dW, db)
     return steps_done, pos, status, crossed
 
 
@@ -808,7 +764,8 @@ def _evaluate(X, y, mean, scale, W, b, loss_id, block_rows, out_pred, out_loss):
     Cp = (C + LANES - 1) // LANES * LANES
     short = D < SMALL_D
     bias = np.zeros(Cp, np.float32)
-    bias[:C] = b
+    for c in range(C):
+        bias[c] = b[c]
     w_t = np.zeros((D if short else 0, Cp), np.float32)
     offset = np.empty(C, np.float32)
     if short:
@@ -830,13 +787,13 @@ def _evaluate(X, y, mean, scale, W, b, loss_id, block_rows, out_pred, out_loss):
         if short:
             xb = np.empty((hi - lo, D), dtype=np.float32)
             for r in range(lo, hi):
-                _preprocess(X[r], mean, scale, xb[r - lo])
+                _preprocess(X, r, mean, scale, xb, r - lo)
             for r in range(0, hi - lo, SHORT_ROWS):
                 _short_scores(xb, r, min(SHORT_ROWS, hi - lo - r), w_t, bias, s, r)
         else:
             for r in range(lo, hi, ROW_BLOCK):
                 last = min(r + ROW_BLOCK, hi) - 1
-                _long_scores(X[r], X[min(r + 1, last)], X[min(r + 2, last)], X[min(r + 3, last)], last - r + 1, W,
+                _long_scores(X, r, min(r + 1, last), min(r + 2, last), min(r + 3, last), last - r + 1, W,
                              scale, offset, s, r - lo)
         for i in range(lo, hi):
             row = s[i - lo]

@@ -15,10 +15,14 @@ a different but equally fixed result on such a machine; the choice is part of Nu
 features). Use them only inside ``@njit`` code:
 
 - ``zeros()``, ``splat(x)``; ``load(a, i)`` reads ``a[i:i + 16]`` of a contiguous 1-D float32 or uint8 array
-  (uint8 widened exactly), ``store(a, i, v)`` writes float32; the caller keeps ``i + 16 ≤ len(a)``;
+  (uint8 widened exactly), ``store(a, i, v)`` writes float32; ``load_at(a, r, i)`` and ``store_at(a, r, i, v)`` do
+  the same on row ``r`` of a contiguous 2-D array without making a view of the row (a view costs a reference count
+  update, a call, each time); the caller keeps ``i + 16`` within the row;
 - ``a + b``, ``a - b``, ``a * b``, ``fma(a, b, c)`` = a·b + c;
 - ``total(v)``: the lanes' sum as (0+8) (1+9) …, then halves again, a fixed tree; ``largest(v)``: their maximum;
-- ``first_lanes(n, a, b)``: lanes ``< n`` from ``a``, the others from ``b``;
+- ``first_lanes(n, a, b)``: lanes ``< n`` from ``a``, the others from ``b``; ``lane_is(k, a, b)``: lane ``k`` from
+  ``a``, the others from ``b``; ``where_positive(v, a, b)``: ``a`` where ``v > 0``, else ``b``;
+- ``first_index(v, x)``: the first lane equal to ``x`` (``WIDTH`` if none);
 - ``exp(v)``: e^v lane by lane for v ≤ 88 (Cephes' single-precision polynomial, about 1 ulp; −inf gives 0,
   NaN stays NaN).
 """
@@ -126,10 +130,7 @@ def load(typingctx, array, index):
     def codegen(context, builder, sig, args):
         array_type, index_type = sig.args
         pointer = _element_pointer(context, builder, array_type, args[0], args[1], index_type)
-        if array_type.dtype == types.uint8:
-            packed = ir.VectorType(ir.IntType(8), WIDTH)
-            return builder.uitofp(builder.load(builder.bitcast(pointer, packed.as_pointer()), align=1), _VECTOR)
-        return builder.load(builder.bitcast(pointer, _VECTOR.as_pointer()), align=4)
+        return _load_from(builder, pointer, array_type.dtype)
     return lanes_type(array, index), codegen
 
 
@@ -145,6 +146,54 @@ def store(typingctx, array, index, value):
         builder.store(args[2], builder.bitcast(pointer, _VECTOR.as_pointer()), align=4)
         return context.get_dummy_value()
     return types.none(array, index, value), codegen
+
+
+def _row_pointer(context, builder, array_type, array, row, row_type, index, index_type):
+    ary = context.make_array(array_type)(context, builder, value=array)
+    width = cgutils.unpack_tuple(builder, ary.shape, 2)[1]
+    at = builder.add(builder.mul(context.cast(builder, row, row_type, types.intp), width),
+                     context.cast(builder, index, index_type, types.intp))
+    return builder.gep(ary.data, [at])
+
+
+def _contiguous_2d(array, dtypes) -> bool:
+    return isinstance(array, types.Array) and array.ndim == 2 and array.layout == "C" and array.dtype in dtypes
+
+
+def _load_from(builder, pointer, dtype):
+    if dtype == types.uint8:
+        packed = ir.VectorType(ir.IntType(8), WIDTH)
+        return builder.uitofp(builder.load(builder.bitcast(pointer, packed.as_pointer()), align=1), _VECTOR)
+    return builder.load(builder.bitcast(pointer, _VECTOR.as_pointer()), align=4)
+
+
+@intrinsic
+def load_at(typingctx, array, row, index):
+    """``array[row, index:index + 16]`` as lanes: a contiguous 2-D float32 array, or uint8 widened exactly."""
+    if not (_contiguous_2d(array, (types.float32, types.uint8)) and isinstance(row, types.Integer)
+            and isinstance(index, types.Integer)):
+        return None
+
+    def codegen(context, builder, sig, args):
+        array_type, row_type, index_type = sig.args
+        pointer = _row_pointer(context, builder, array_type, args[0], args[1], row_type, args[2], index_type)
+        return _load_from(builder, pointer, array_type.dtype)
+    return lanes_type(array, row, index), codegen
+
+
+@intrinsic
+def store_at(typingctx, array, row, index, value):
+    """``array[row, index:index + 16] = value`` for a contiguous 2-D float32 array."""
+    if not (_contiguous_2d(array, (types.float32,)) and isinstance(row, types.Integer)
+            and isinstance(index, types.Integer) and _is_lanes(value)):
+        return None
+
+    def codegen(context, builder, sig, args):
+        array_type, row_type, index_type, _ = sig.args
+        pointer = _row_pointer(context, builder, array_type, args[0], args[1], row_type, args[2], index_type)
+        builder.store(args[3], builder.bitcast(pointer, _VECTOR.as_pointer()), align=4)
+        return context.get_dummy_value()
+    return types.none(array, row, index, value), codegen
 
 
 NATIVE_FMA = _native_fma()
@@ -250,6 +299,47 @@ def first_lanes(typingctx, n, a, b):
         inside = builder.icmp_signed("<", ir.Constant(_INT_VECTOR, list(range(WIDTH))), _splat_int(builder, count))
         return builder.select(inside, args[1], args[2])
     return lanes_type(n, a, b), codegen
+
+
+@intrinsic
+def lane_is(typingctx, k, a, b):
+    """Lane ``k`` of ``a`` and the others of ``b``."""
+    if not (isinstance(k, types.Integer) and _is_lanes(a, b)):
+        return None
+
+    def codegen(context, builder, sig, args):
+        index = context.cast(builder, args[0], sig.args[0], types.int32)
+        chosen = builder.icmp_signed("==", ir.Constant(_INT_VECTOR, list(range(WIDTH))), _splat_int(builder, index))
+        return builder.select(chosen, args[1], args[2])
+    return lanes_type(k, a, b), codegen
+
+
+@intrinsic
+def where_positive(typingctx, v, a, b):
+    """``a`` in the lanes where ``v > 0``, ``b`` in the others (NaN lanes too)."""
+    if not _is_lanes(v, a, b):
+        return None
+
+    def codegen(context, builder, sig, args):
+        return builder.select(builder.fcmp_ordered(">", args[0], _constant(0.0)), args[1], args[2])
+    return lanes_type(v, a, b), codegen
+
+
+@intrinsic
+def first_index(typingctx, v, x):
+    """The first lane of ``v`` equal to ``x`` (``WIDTH`` when none is, as for a NaN ``x``)."""
+    if not (_is_lanes(v) and isinstance(x, types.Float)):
+        return None
+
+    def codegen(context, builder, sig, args):
+        value = context.cast(builder, args[1], sig.args[1], types.float32)
+        equal = builder.fcmp_ordered("==", args[0], _splat(builder, value))
+        bits = builder.bitcast(equal, ir.IntType(WIDTH))
+        cttz = cgutils.get_or_insert_function(builder.module, ir.FunctionType(bits.type, [bits.type, ir.IntType(1)]),
+                                             f"llvm.cttz.i{WIDTH}")
+        index = builder.call(cttz, [bits, ir.Constant(ir.IntType(1), 0)])  # WIDTH when no bit is set
+        return builder.zext(index, ir.IntType(64))
+    return types.int64(v, x), codegen
 
 
 def _splat_int(builder, scalar):
