@@ -95,50 +95,47 @@ def padded_classes(C: int) -> int:
     return -(-C // LANES) * LANES
 
 
-def _tile_counts(C: int, D: int) -> tuple[int, int, int]:
-    """``(class blocks, pixel tiles, gradient tasks)`` of the layout ``D`` chooses."""
+@njit(nogil=True, cache=True)
+def _layout(nb_max, C, D):
+    """Sizes of the layout ``D`` chooses: ``(Cp, pixel tiles, gradient tasks, weight rows, weight columns, floats of
+    the short-row parts (dWᵀ, the preprocessed batch, the rows being measured and their scores))``."""
+    Cp = (C + LANES - 1) // LANES * LANES
     if D < SMALL_D:
-        tiles = -(-D // SHORT_PIXELS)
-        return 1, tiles, tiles
-    class_blocks = -(-C // CLASS_BLOCK)
-    pixel_tiles = -(-D // (LANES * TILE_CHUNKS))
-    return class_blocks, pixel_tiles, class_blocks * pixel_tiles
+        pixel_tiles = (D + SHORT_PIXELS - 1) // SHORT_PIXELS
+        return Cp, pixel_tiles, pixel_tiles, D, Cp, D * Cp + nb_max * D + SHORT_ROWS * (D + Cp)
+    pixel_tiles = (D + LANES * TILE_CHUNKS - 1) // (LANES * TILE_CHUNKS)
+    return Cp, pixel_tiles, (C + CLASS_BLOCK - 1) // CLASS_BLOCK * pixel_tiles, C, D, 0
 
 
 def work_size(batch_size: int, C: int, D: int) -> int:
     """Floats in the work buffer of :func:`train_chunk` (see :func:`_carve` for what they hold)."""
-    Cp = padded_classes(C)
-    _, pixel_tiles, tasks = _tile_counts(C, D)
-    size = 2 * D * Cp  # the next weights (long rows: (C, D)); short rows: Wᵀ now and next, (D, Cp) each
-    size += D * Cp + batch_size * D  # short rows: the gradient dWᵀ and the preprocessed batch
-    size += 4 * Cp + 2 * batch_size + 2 * tasks + pixel_tiles * Cp  # biases, offsets, per-row and per-tile sums
-    size += SHORT_ROWS * (D + Cp)  # short rows: preprocessed rows and their scores while measuring
-    return size
+    Cp, pixel_tiles, tasks, w_rows, w_cols, short_parts = _layout(batch_size, C, D)
+    return 2 * w_rows * w_cols + short_parts + 4 * Cp + 2 * batch_size + 2 * tasks + pixel_tiles * Cp
 
 
 @njit(nogil=True, cache=True)
 def _carve(work, nb_max, C, D):
     """The work buffer's parts (views): ``(w_now, w_next, grad_t, xf, b_now, b_next, db_lanes, offsets, row_loss,
-    row_correct, square_parts, check_parts, offset_parts, eval_rows, eval_scores)``; the weights are (D, Cp) for
-    short rows (transposed) and (C, D) for long ones. Mirrors :func:`work_size`."""
-    Cp = (C + LANES - 1) // LANES * LANES
-    if D < SMALL_D:
-        pixel_tiles = (D + SHORT_PIXELS - 1) // SHORT_PIXELS
-        tasks = pixel_tiles
-        w_rows, w_cols = D, Cp
-    else:
-        pixel_tiles = (D + LANES * TILE_CHUNKS - 1) // (LANES * TILE_CHUNKS)
-        tasks = (C + CLASS_BLOCK - 1) // CLASS_BLOCK * pixel_tiles
-        w_rows, w_cols = C, D
+    row_correct, square_parts, check_parts, offset_parts, eval_rows, eval_scores)``. The weights now and next are
+    (D, Cp) for short rows (transposed) and (C, D) for long ones; long rows need no ``grad_t``, ``xf``,
+    ``eval_rows`` or ``eval_scores`` (empty there)."""
+    Cp, pixel_tiles, tasks, w_rows, w_cols, short_parts = _layout(nb_max, C, D)
+    short = short_parts > 0
     at = 0
     w_now = work[at:at + w_rows * w_cols].reshape((w_rows, w_cols))
-    at += D * Cp
+    at += w_rows * w_cols
     w_next = work[at:at + w_rows * w_cols].reshape((w_rows, w_cols))
-    at += D * Cp
-    grad_t = work[at:at + D * Cp].reshape((D, Cp))
-    at += D * Cp
-    xf = work[at:at + nb_max * D].reshape((nb_max, D))
-    at += nb_max * D
+    at += w_rows * w_cols
+    n = D if short else 0
+    grad_t = work[at:at + n * Cp].reshape((n, Cp))
+    at += n * Cp
+    xf = work[at:at + nb_max * n].reshape((nb_max, n))
+    at += nb_max * n
+    eval_rows = work[at:at + SHORT_ROWS * n].reshape((SHORT_ROWS, n))
+    at += SHORT_ROWS * n
+    m = Cp if short else 0
+    eval_scores = work[at:at + SHORT_ROWS * m].reshape((SHORT_ROWS, m))
+    at += SHORT_ROWS * m
     b_now = work[at:at + Cp]
     b_next = work[at + Cp:at + 2 * Cp]
     db_lanes = work[at + 2 * Cp:at + 3 * Cp]
@@ -151,10 +148,6 @@ def _carve(work, nb_max, C, D):
     check_parts = work[at + tasks:at + 2 * tasks]
     at += 2 * tasks
     offset_parts = work[at:at + pixel_tiles * Cp].reshape((pixel_tiles, Cp))
-    at += pixel_tiles * Cp
-    eval_rows = work[at:at + SHORT_ROWS * D].reshape((SHORT_ROWS, D))
-    at += SHORT_ROWS * D
-    eval_scores = work[at:at + SHORT_ROWS * Cp].reshape((SHORT_ROWS, Cp))
     return (w_now, w_next, grad_t, xf, b_now, b_next, db_lanes, offsets, row_loss, row_correct, square_parts,
             check_parts, offset_parts, eval_rows, eval_scores)
 
@@ -692,8 +685,9 @@ def _train_chunk(X, y, order, start, n_steps, batch_size, mean, scale, W, b, lr,
                                                                         w_next, grad_t, two_reg, lr)
         else:
             for task in prange(n_tasks):
-                c0 = (task // n_pixel_tiles) * CLASS_BLOCK
-                pixel_tile = task % n_pixel_tiles
+                # the class blocks of one pixel tile one after the other: the second finds the rows' pixels in L1
+                pixel_tile = task // n_class_blocks
+                c0 = (task % n_class_blocks) * CLASS_BLOCK
                 square_parts[task], check_parts[task] = _gradient_tile(
                     X, rows, nb, S, c0, pixel_tile * TILE_CHUNKS, w_now, w_next, dW, db_lanes, mean, scale,
                     two_reg, lr)

@@ -229,19 +229,19 @@ _sub = _binary(lambda builder, a, b: builder.fsub(a, b))
 _mul = _binary(lambda builder, a, b: builder.fmul(a, b))
 
 
-@overload(operator.add)
+@overload(operator.add, inline="always")
 def _overload_add(a, b):
     if _is_lanes(a, b):
         return lambda a, b: _add(a, b)
 
 
-@overload(operator.sub)
+@overload(operator.sub, inline="always")
 def _overload_sub(a, b):
     if _is_lanes(a, b):
         return lambda a, b: _sub(a, b)
 
 
-@overload(operator.mul)
+@overload(operator.mul, inline="always")
 def _overload_mul(a, b):
     if _is_lanes(a, b):
         return lambda a, b: _mul(a, b)
