@@ -628,11 +628,9 @@ def _train_chunk(X, y, order, start, n_steps, batch_size, mean, scale, W, b, lr,
     n_tasks = square_parts.shape[0]
     # the chunk's own copies of the weights (short rows: transposed), which the steps swap with their next ones
     _copy_in(W, b, w_now, w_next, b_now, short)
-    if not short:
-        for tile in prange(n_class_blocks * n_pixel_tiles):
-            c0 = (tile // n_pixel_tiles) * CLASS_BLOCK
-            pixel_tile = tile % n_pixel_tiles
-            for c in range(c0, min(c0 + CLASS_BLOCK, C)):
+    if not short:  # serially: C·D multiply-adds, less than a parallel region costs on a busy machine
+        for pixel_tile in range(n_pixel_tiles):
+            for c in range(C):
                 offset_parts[pixel_tile, c] = _offset_part(w_now, c, mean, pixel_tile)
         _offsets_from_parts(b_now, offset_parts, scale, C, offsets)
     pos = start
