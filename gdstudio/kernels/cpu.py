@@ -82,6 +82,10 @@ SHORT_ROWS = 8
 """Short rows: batch rows per score block (8 independent multiply-add chains keep both FMA units busy)."""
 SHORT_PIXELS = 8
 """Short rows: pixels per gradient block."""
+SHORT_TASK_ROWS = 32
+"""Short rows: batch rows per parallel task (a call per task; its partial sums are never split across tasks)."""
+SHORT_TASK_PIXELS = 32
+"""Short rows: pixels per gradient task (its share of ΣW² is one partial sum: a constant, not the thread count)."""
 ROW_BLOCK = 4
 """Long rows: batch rows per score tile (each loaded weight vector feeds this many multiply-adds)."""
 CLASS_BLOCK = 5
@@ -100,9 +104,9 @@ def _layout(nb_max, C, D):
     """Sizes of the layout ``D`` chooses: ``(Cp, pixel tiles, gradient tasks, weight rows, weight columns, floats of
     the short-row parts (dWᵀ, the preprocessed batch, the rows being measured and their scores))``."""
     Cp = (C + LANES - 1) // LANES * LANES
-    if D < SMALL_D:
-        pixel_tiles = (D + SHORT_PIXELS - 1) // SHORT_PIXELS
-        return Cp, pixel_tiles, pixel_tiles, D, Cp, D * Cp + nb_max * D + SHORT_ROWS * (D + Cp)
+    if D < SMALL_D:  # no offsets: the rows are preprocessed
+        tasks = (D + SHORT_TASK_PIXELS - 1) // SHORT_TASK_PIXELS
+        return Cp, 1, tasks, D, Cp, D * Cp + nb_max * D + SHORT_ROWS * (D + Cp)
     pixel_tiles = (D + LANES * TILE_CHUNKS - 1) // (LANES * TILE_CHUNKS)
     return Cp, pixel_tiles, (C + CLASS_BLOCK - 1) // CLASS_BLOCK * pixel_tiles, C, D, 0
 
@@ -153,8 +157,9 @@ def _carve(work, nb_max, C, D):
 
 
 # --------------------------------------------------------------------------------------------------------------
-# The helpers below are inlined into the kernels (``inline="always"``) and address rows as (array, row index):
-# a call with arrays, or a view of a row, costs reference-count updates (calls into Numba's runtime) each time.
+# Helpers address rows as (array, row index): a view of a row costs a reference-count update (a call into Numba's
+# runtime) each time it is made, more than a short row's arithmetic. The kernels call one helper per task (a block
+# of rows, a gradient tile), compiled once; the small helpers are inlined into those (``inline="always"``).
 # Losses of single rows (twins of ``reference.*_data_loss``).
 
 
@@ -298,6 +303,46 @@ def _short_gradient(xf, S, nb, d0, w_t, w_next, grad_t, two_reg, lr):
     return lanes.total(square), lanes.total(check)
 
 
+@njit(nogil=True, cache=True)
+def _short_forward(X, rows, r0, r1, mean, scale, xf, w_t, bias, S, y, C, loss_id, inv_n, row_loss, row_correct):
+    """Batch rows ``r0 … r1 − 1`` of a short-row step: preprocessed into ``xf``, scored into ``S``, then each row's
+    loss and correctness into ``row_loss`` and ``row_correct`` and, in place, ``S ← dL/dS``."""
+    for i in range(r0, r1):
+        _preprocess(X, rows[i], mean, scale, xf, i)
+    for r in range(r0, r1, SHORT_ROWS):
+        _short_scores(xf, r, min(SHORT_ROWS, r1 - r), w_t, bias, S, r)
+    for i in range(r0, r1):
+        row_loss[i], row_correct[i] = _row_loss(S, i, y[rows[i]], C, loss_id, inv_n)
+
+
+@njit(nogil=True, cache=True)
+def _short_measure(X, r0, r1, mean, scale, x_buffer, s_buffer, w_t, bias, out, o):
+    """The scores of rows ``X[r0 … r1 − 1]`` into ``out[o …, :C]``, eight at a time through the small buffers
+    ``x_buffer`` (8, D) and ``s_buffer`` (8, Cp)."""
+    C = out.shape[1] if out.shape[1] < s_buffer.shape[1] else s_buffer.shape[1]
+    for r in range(r0, r1, SHORT_ROWS):
+        n_rows = min(SHORT_ROWS, r1 - r)
+        for i in range(n_rows):
+            _preprocess(X, r + i, mean, scale, x_buffer, i)
+        _short_scores(x_buffer, 0, n_rows, w_t, bias, s_buffer, 0)
+        for i in range(n_rows):
+            for c in range(C):
+                out[o + r - r0 + i, c] = s_buffer[i, c]
+
+
+@njit(nogil=True, cache=True)
+def _short_gradient_task(xf, S, nb, d0, d1, w_t, w_next, grad_t, two_reg, lr):
+    """Pixels ``d0 … d1 − 1`` of a short-row step, eight at a time (see :func:`_short_gradient`); returns their
+    ``(ΣW², Σ(w' − w'))``."""
+    square = np.float32(0.0)
+    check = np.float32(0.0)
+    for d in range(d0, d1, SHORT_PIXELS):
+        block_square, block_check = _short_gradient(xf, S, nb, d, w_t, w_next, grad_t, two_reg, lr)
+        square += block_square
+        check += block_check
+    return square, check
+
+
 # --------------------------------------------------------------------------------------------------------------
 # Long rows: pixels in lanes.
 
@@ -366,8 +411,29 @@ def _long_scores(X, i0, i1, i2, i3, n_rows, W, scale, offset, out, o):
         _scores_tile(X, i0, i1, i2, i3, W, c0, out, o, n_rows, scale, offset)
 
 
-@njit(nogil=True, cache=True, inline="always")
-def _gradient_tile(X, rows, nb, S, c0, k0, W, w_next, dW, db, mean, scale, two_reg, lr):
+@njit(nogil=True, cache=True)
+def _long_forward(X, rows, r0, r1, W, scale, offsets, S, y, C, loss_id, inv_n, row_loss, row_correct):
+    """Batch rows ``r0 … r1 − 1`` of a long-row step: scored into ``S``, then each row's loss and correctness into
+    ``row_loss`` and ``row_correct`` and, in place, ``S ← dL/dS``."""
+    for r in range(r0, r1, ROW_BLOCK):
+        last = min(r + ROW_BLOCK, r1) - 1
+        _long_scores(X, rows[r], rows[min(r + 1, last)], rows[min(r + 2, last)], rows[min(r + 3, last)],
+                     last - r + 1, W, scale, offsets, S, r)
+    for i in range(r0, r1):
+        row_loss[i], row_correct[i] = _row_loss(S, i, y[rows[i]], C, loss_id, inv_n)
+
+
+@njit(nogil=True, cache=True)
+def _long_measure(X, r0, r1, W, scale, offsets, out, o):
+    """The scores of rows ``X[r0 … r1 − 1]`` into ``out[o …, :C]``."""
+    for r in range(r0, r1, ROW_BLOCK):
+        last = min(r + ROW_BLOCK, r1) - 1
+        _long_scores(X, r, min(r + 1, last), min(r + 2, last), min(r + 3, last), last - r + 1, W, scale, offsets,
+                     out, o + r - r0)
+
+
+@njit(nogil=True, cache=True)
+def _gradient_tile(X, rows, nb, S, c0, k0, W, w_next, dW, db, mean, scale, two_reg, lr, offset_parts):
     """Classes ``c0 … c0 + 4`` × lane chunks ``k0 … k0 + 3`` (64 pixels) of a long-row step, plus the pixels after
     the last whole chunk in the tile that holds them: ``dW = scale·(Σ_r dS_rc·u_r − db_c·mean) + 2λW`` (rows in
     order) into ``dW`` and ``W − lr·dW`` into ``w_next``. Returns the tile's ``(ΣW², Σ(w' − w'))``.
@@ -454,6 +520,8 @@ def _gradient_tile(X, rows, nb, S, c0, k0, W, w_next, dW, db, mean, scale, two_r
                 w_next[c, d] = new
                 square_sum += w * w
                 check_sum += new - new
+    for c in range(c0, min(c0 + CLASS_BLOCK, C)):
+        offset_parts[k0 // TILE_CHUNKS, c] = _offset_part(w_next, c, mean, k0 // TILE_CHUNKS)
     return square_sum, check_sum
 
 
@@ -565,19 +633,30 @@ def _copy_out(w_now, b_now, grad_t, db_lanes, short, W, b, dW, db):
 # Kernels
 
 
-def _compile_twice(func):
-    """``(serial, parallel)`` dispatchers of one Python function.
+SHORT_LAYOUT = True
+"""Which layout a compiled copy of a kernel implements: a constant in each copy's globals (:func:`_compile_variants`),
+so Numba drops the other layout's code before it types it; this module-level value is never used by a kernel."""
 
-    Numba's on-disk cache names entries after the function's qualified name and does not key them on the
-    ``parallel`` flag, so the parallel twin gets a copy of the function under a name of its own.
+
+def _compile_variants(func):
+    """``{(short_layout, parallel): dispatcher}``: one Python function compiled four ways.
+
+    Each copy sees its own constant ``SHORT_LAYOUT``, so a run compiles only the layout its data needs (the
+    digits never compile the long-row code, nor CIFAR-10 the short-row code): a kernel compiles in a fraction of
+    the time. Numba's on-disk cache names entries after the function's qualified name and does not key them on
+    the ``parallel`` flag or on globals, so every copy gets a name of its own.
     """
-    serial = njit(nogil=True, cache=True)(func)
-    twin = types.FunctionType(func.__code__, func.__globals__, func.__name__ + "_parallel", func.__defaults__,
-                              func.__closure__)
-    twin.__qualname__ = func.__qualname__ + "_parallel"
-    twin.__module__ = func.__module__
-    parallel = njit(nogil=True, cache=True, parallel=True)(twin)
-    return serial, parallel
+    variants = {}
+    for short in (True, False):
+        namespace = dict(func.__globals__, SHORT_LAYOUT=short)
+        for parallel in (False, True):
+            suffix = ("_short" if short else "_long") + ("_parallel" if parallel else "")
+            copy = types.FunctionType(func.__code__, namespace, func.__name__ + suffix, func.__defaults__,
+                                      func.__closure__)
+            copy.__qualname__ = func.__qualname__ + suffix
+            copy.__module__ = func.__module__
+            variants[short, parallel] = njit(nogil=True, cache=True, parallel=parallel)(copy)
+    return variants
 
 
 def _train_chunk(X, y, order, start, n_steps, batch_size, mean, scale, W, b, lr, reg, loss_id, loss_limit,
@@ -620,15 +699,14 @@ def _train_chunk(X, y, order, start, n_steps, batch_size, mean, scale, W, b, lr,
     """
     N = order.shape[0]
     C, D = W.shape
-    short = D < SMALL_D
     (w_now, w_next, grad_t, xf, b_now, b_next, db_lanes, offsets, row_loss, row_correct, square_parts,
      check_parts, offset_parts, eval_rows, eval_scores) = _carve(work, S.shape[0], C, D)
     n_class_blocks = (C + CLASS_BLOCK - 1) // CLASS_BLOCK
     n_pixel_tiles = offset_parts.shape[0]
     n_tasks = square_parts.shape[0]
     # the chunk's own copies of the weights (short rows: transposed), which the steps swap with their next ones
-    _copy_in(W, b, w_now, w_next, b_now, short)
-    if not short:  # serially: C·D multiply-adds, less than a parallel region costs on a busy machine
+    _copy_in(W, b, w_now, w_next, b_now, SHORT_LAYOUT)
+    if not SHORT_LAYOUT:  # serially: C·D multiply-adds, less than a parallel region costs on a busy machine
         for pixel_tile in range(n_pixel_tiles):
             for c in range(C):
                 offset_parts[pixel_tile, c] = _offset_part(w_now, c, mean, pixel_tile)
@@ -651,24 +729,16 @@ def _train_chunk(X, y, order, start, n_steps, batch_size, mean, scale, W, b, lr,
         rows = current[pos:pos + nb]
         inv_n = np.float32(1.0) / np.float32(nb)
         # Scores, then each row's loss and dL/dS, in blocks of rows (each block owns its rows).
-        if short:
-            for blk in prange((nb + SHORT_ROWS - 1) // SHORT_ROWS):
-                r = blk * SHORT_ROWS
-                n_rows = min(SHORT_ROWS, nb - r)
-                for i in range(r, r + n_rows):
-                    _preprocess(X, rows[i], mean, scale, xf, i)
-                _short_scores(xf, r, n_rows, w_now, b_now, S, r)
-                for i in range(r, r + n_rows):
-                    row_loss[i], row_correct[i] = _row_loss(S, i, y[rows[i]], C, loss_id, inv_n)
+        if SHORT_LAYOUT:
+            for task in prange((nb + SHORT_TASK_ROWS - 1) // SHORT_TASK_ROWS):
+                r = task * SHORT_TASK_ROWS
+                _short_forward(X, rows, r, min(r + SHORT_TASK_ROWS, nb), mean, scale, xf, w_now, b_now, S, y, C,
+                               loss_id, inv_n, row_loss, row_correct)
         else:
-            for blk in prange((nb + ROW_BLOCK - 1) // ROW_BLOCK):
-                r = blk * ROW_BLOCK
-                n_rows = min(ROW_BLOCK, nb - r)
-                last = r + n_rows - 1
-                _long_scores(X, rows[r], rows[min(r + 1, last)], rows[min(r + 2, last)], rows[min(r + 3, last)],
-                             n_rows, w_now, scale, offsets, S, r)
-                for i in range(r, r + n_rows):
-                    row_loss[i], row_correct[i] = _row_loss(S, i, y[rows[i]], C, loss_id, inv_n)
+            for task in prange((nb + ROW_BLOCK - 1) // ROW_BLOCK):
+                r = task * ROW_BLOCK
+                _long_forward(X, rows, r, min(r + ROW_BLOCK, nb), w_now, scale, offsets, S, y, C, loss_id, inv_n,
+                              row_loss, row_correct)
         total = 0.0
         correct = 0
         for i in range(nb):
@@ -677,20 +747,18 @@ def _train_chunk(X, y, order, start, n_steps, batch_size, mean, scale, W, b, lr,
         _column_sums(S, nb, db_lanes)
         # The gradient and the would-be new weights, in tiles; each tile's share of ΣW² and of the finiteness
         # check is summed below in a fixed order.
-        if short:
+        if SHORT_LAYOUT:
             for task in prange(n_tasks):
-                square_parts[task], check_parts[task] = _short_gradient(xf, S, nb, task * SHORT_PIXELS, w_now,
-                                                                        w_next, grad_t, two_reg, lr)
+                d0 = task * SHORT_TASK_PIXELS
+                square_parts[task], check_parts[task] = _short_gradient_task(
+                    xf, S, nb, d0, min(d0 + SHORT_TASK_PIXELS, D), w_now, w_next, grad_t, two_reg, lr)
         else:
             for task in prange(n_tasks):
                 # the class blocks of one pixel tile one after the other: the second finds the rows' pixels in L1
                 pixel_tile = task // n_class_blocks
-                c0 = (task % n_class_blocks) * CLASS_BLOCK
                 square_parts[task], check_parts[task] = _gradient_tile(
-                    X, rows, nb, S, c0, pixel_tile * TILE_CHUNKS, w_now, w_next, dW, db_lanes, mean, scale,
-                    two_reg, lr)
-                for c in range(c0, min(c0 + CLASS_BLOCK, C)):
-                    offset_parts[pixel_tile, c] = _offset_part(w_next, c, mean, pixel_tile)
+                    X, rows, nb, S, (task % n_class_blocks) * CLASS_BLOCK, pixel_tile * TILE_CHUNKS, w_now, w_next,
+                    dW, db_lanes, mean, scale, two_reg, lr, offset_parts)
         reg_sum = 0.0
         check = 0.0
         for task in range(n_tasks):
@@ -714,7 +782,7 @@ def _train_chunk(X, y, order, start, n_steps, batch_size, mean, scale, W, b, lr,
             break
         w_now, w_next = w_next, w_now
         b_now, b_next = b_next, b_now
-        if not short:
+        if not SHORT_LAYOUT:
             _offsets_from_parts(b_now, offset_parts, scale, C, offsets)
         pos += nb
         out_eval_first[step] = -1
@@ -722,24 +790,15 @@ def _train_chunk(X, y, order, start, n_steps, batch_size, mean, scale, W, b, lr,
         if eval_every > 0 and (step0 + step + 1) % eval_every == 0:
             # Live accuracy on the fixed subsets, inside the compiled loop.
             M = Xe.shape[0]
-            if short:  # little work (one multiply-add per pixel and row): serially, through one small buffer
-                for r in range(0, M, SHORT_ROWS):
-                    n_rows = min(SHORT_ROWS, M - r)
-                    for i in range(n_rows):
-                        _preprocess(Xe, r + i, mean, scale, eval_rows, i)
-                    _short_scores(eval_rows, 0, n_rows, w_now, b_now, eval_scores, 0)
-                    for i in range(n_rows):
-                        for c in range(C):
-                            escores[r + i, c] = eval_scores[i, c]
+            if SHORT_LAYOUT:  # little work (one multiply-add per pixel and row): serially, through two small buffers
+                _short_measure(Xe, 0, M, mean, scale, eval_rows, eval_scores, w_now, b_now, escores, 0)
             else:
-                for blk in prange((M + ROW_BLOCK - 1) // ROW_BLOCK):
-                    r = blk * ROW_BLOCK
-                    last = min(r + ROW_BLOCK, M) - 1
-                    _long_scores(Xe, r, min(r + 1, last), min(r + 2, last), min(r + 3, last),
-                                 last - r + 1, w_now, scale, offsets, escores, r)
+                for task in prange((M + ROW_BLOCK - 1) // ROW_BLOCK):
+                    r = task * ROW_BLOCK
+                    _long_measure(Xe, r, min(r + ROW_BLOCK, M), w_now, scale, offsets, escores, r)
             out_eval_first[step], out_eval_second[step] = _count_hits(escores, ye, n_first)
     # The chunk's weights back into W and b (the last finite ones); the last gradient into dW and db.
-    _copy_out(w_now, b_now, grad_t, db_lanes, short, W, b, dW, db)
+    _copy_out(w_now, b_now, grad_t, db_lanes, SHORT_LAYOUT, W, b, dW, db)
     return steps_done, pos, status, crossed
 
 
@@ -754,13 +813,12 @@ def _evaluate(X, y, mean, scale, W, b, loss_id, block_rows, out_pred, out_loss):
     N, D = X.shape
     C = W.shape[0]
     Cp = (C + LANES - 1) // LANES * LANES
-    short = D < SMALL_D
     bias = np.zeros(Cp, np.float32)
     for c in range(C):
         bias[c] = b[c]
-    w_t = np.zeros((D if short else 0, Cp), np.float32)
+    w_t = np.zeros((D if SHORT_LAYOUT else 0, Cp), np.float32)
     offset = np.empty(C, np.float32)
-    if short:
+    if SHORT_LAYOUT:
         for c in range(C):
             for d in range(D):
                 w_t[d, c] = W[c, d]
@@ -776,17 +834,11 @@ def _evaluate(X, y, mean, scale, W, b, loss_id, block_rows, out_pred, out_loss):
         lo = blk * block_rows
         hi = min(N, lo + block_rows)
         s = np.empty((hi - lo, Cp), dtype=np.float32)
-        if short:
-            xb = np.empty((hi - lo, D), dtype=np.float32)
-            for r in range(lo, hi):
-                _preprocess(X, r, mean, scale, xb, r - lo)
-            for r in range(0, hi - lo, SHORT_ROWS):
-                _short_scores(xb, r, min(SHORT_ROWS, hi - lo - r), w_t, bias, s, r)
+        if SHORT_LAYOUT:
+            _short_measure(X, lo, hi, mean, scale, np.empty((SHORT_ROWS, D), np.float32),
+                           np.empty((SHORT_ROWS, Cp), np.float32), w_t, bias, s, 0)
         else:
-            for r in range(lo, hi, ROW_BLOCK):
-                last = min(r + ROW_BLOCK, hi) - 1
-                _long_scores(X, r, min(r + 1, last), min(r + 2, last), min(r + 3, last), last - r + 1, W,
-                             scale, offset, s, r - lo)
+            _long_measure(X, lo, hi, W, scale, offset, s, 0)
         for i in range(lo, hi):
             row = s[i - lo]
             best = _best_class(row, C)
@@ -809,8 +861,18 @@ def _evaluate(X, y, mean, scale, W, b, loss_id, block_rows, out_pred, out_loss):
                 out_loss[i] = np.log(norm) - np.float64(row[label] - row[best])
 
 
-train_chunk_serial, train_chunk_parallel = _compile_twice(_train_chunk)
-evaluate_serial, evaluate_parallel = _compile_twice(_evaluate)
+_TRAIN_CHUNK = _compile_variants(_train_chunk)
+_EVALUATE = _compile_variants(_evaluate)
+
+
+def train_chunk_serial(*args):
+    """:func:`_train_chunk` on one thread (the arguments are its own: ``W``, the ninth, chooses the layout)."""
+    return _TRAIN_CHUNK[args[8].shape[1] < SMALL_D, False](*args)
+
+
+def train_chunk_parallel(*args):
+    """:func:`_train_chunk` on Numba's threads: the same bits as :func:`train_chunk_serial`."""
+    return _TRAIN_CHUNK[args[8].shape[1] < SMALL_D, True](*args)
 
 
 def no_measurement(D: int, C: int, n_steps: int) -> tuple:
@@ -846,7 +908,7 @@ def evaluate(X, y, mean, scale, W, b, loss: str | None, parallel: bool = False, 
     pred = np.empty(N, np.int32)
     per_row = np.empty(N, np.float64)
     if N:
-        kernel = evaluate_parallel if parallel else evaluate_serial
+        kernel = _EVALUATE[X.shape[1] < SMALL_D, parallel]
         kernel(X, y, mean, np.float32(scale), W, b, LOSS_IDS[loss], block_rows, pred, per_row)
     if N == 0:
         return float("nan"), float("nan"), pred
