@@ -157,10 +157,10 @@ def _carve(work, nb_max, C, D):
 
 
 # --------------------------------------------------------------------------------------------------------------
-# Helpers address rows as (array, row index): a view of a row costs a reference-count update (a call into Numba's
-# runtime) each time it is made, more than a short row's arithmetic. The kernels call one helper per task (a block
-# of rows, a gradient tile), compiled once; the small helpers are inlined into those (``inline="always"``).
-# Losses of single rows (twins of ``reference.*_data_loss``).
+# Helpers. A kernel calls one helper per task (a block of rows, a gradient tile), and each helper loops over its
+# task's rows or blocks itself: an array handed to a helper, even an inlined one (``inline="always"``), costs a
+# reference-count update (a call into Numba's runtime) per call, as does a view of a row, and per row that was
+# more than a short row's arithmetic. Rows are addressed as (array, row index) for the same reason.
 
 
 @njit(nogil=True, cache=True)
@@ -174,52 +174,55 @@ def _best_class(s, C):
 
 
 @njit(nogil=True, cache=True, inline="always")
-def _row_loss(S, r, label, C, loss_id, inv_n):
-    """``L_i`` of score row ``S[r]`` ((Cp,) float32) and, in place, ``S[r] ← dL/ds`` (lanes past ``C`` zero).
-
-    Returns ``(L_i, 1.0 if the row is predicted right else 0.0)``. Branch-free over the classes, 16 at a time
-    (a compare per class mispredicted half the time, and each row had ten of them).
+def _rows_loss(S, r0, r1, y, rows, C, loss_id, inv_n, row_loss, row_correct):
+    """``L_i`` of score rows ``S[r0 … r1 − 1]`` ((Cp,) float32 each; labels ``y[rows[i]]``) into ``row_loss``, 1.0
+    into ``row_correct`` where the row is predicted right, and, in place, ``S[i] ← dL/ds`` (lanes past ``C``
+    zero). Twin of ``reference.*_data_loss``; branch-free over the classes, 16 at a time (a compare per class
+    mispredicted half the time, and each row had ten of them).
     """
     Cp = S.shape[1]
     lowest = lanes.splat(-np.inf)
-    top = -np.inf
-    best = C
-    for c in range(0, Cp, LANES):
-        v = lanes.first_lanes(C - c, lanes.load_at(S, r, c), lowest)
-        block_top = lanes.largest(v)
-        if block_top > top:
-            top = block_top
-            best = c + lanes.first_index(v, block_top)
-    if best >= C:  # a NaN score: the loss is NaN too and the step is refused; any valid class will do here
-        best = _best_class(S[r], C)
-    hit = np.float32(1.0) if best == label else np.float32(0.0)
-    s_y = S[r, label]
     zero = lanes.zeros()
-    if loss_id == SVM:
-        total = np.float32(0.0)
-        active = np.float32(0.0)
-        step = lanes.splat(inv_n)
+    one = lanes.splat(np.float32(1.0))
+    step = lanes.splat(inv_n)
+    for r in range(r0, r1):
+        label = y[rows[r]]
+        top = -np.inf
+        best = C
         for c in range(0, Cp, LANES):
-            margin = lanes.load_at(S, r, c) - lanes.splat(s_y) + lanes.splat(SVM_MARGIN)
-            margin = lanes.lane_is(label - c, zero, lanes.first_lanes(C - c, margin, zero))
-            total += lanes.total(lanes.where_positive(margin, margin, zero))
-            active += lanes.total(lanes.where_positive(margin, lanes.splat(np.float32(1.0)), zero))
-            lanes.store_at(S, r, c, lanes.where_positive(margin, step, zero))
-        S[r, label] = -active * inv_n
-        return total, hit
-    shift = lanes.splat(np.float32(top))
-    norm = np.float32(0.0)
-    for c in range(0, Cp, LANES):
-        e = lanes.exp(lanes.first_lanes(C - c, lanes.load_at(S, r, c), lowest) - shift)  # e^−inf = 0 past C
-        lanes.store_at(S, r, c, e)
-        norm += lanes.total(e)
-    # log-sum-exp form: log(e^{s_y − max}) would underflow to −inf for scores hundreds apart.
-    value = np.log(norm) - (s_y - np.float32(top))
-    scale = lanes.splat(inv_n / norm)
-    for c in range(0, Cp, LANES):
-        lanes.store_at(S, r, c, lanes.load_at(S, r, c) * scale)
-    S[r, label] -= inv_n
-    return value, hit
+            v = lanes.first_lanes(C - c, lanes.load_at(S, r, c), lowest)
+            block_top = lanes.largest(v)
+            if block_top > top:
+                top = block_top
+                best = c + lanes.first_index(v, block_top)
+        if best >= C:  # a NaN score: the loss is NaN too and the step is refused; any valid class will do here
+            best = _best_class(S[r], C)
+        row_correct[r] = np.float32(1.0) if best == label else np.float32(0.0)
+        s_y = S[r, label]
+        if loss_id == SVM:
+            total = np.float32(0.0)
+            active = np.float32(0.0)
+            for c in range(0, Cp, LANES):
+                margin = lanes.load_at(S, r, c) - lanes.splat(s_y) + lanes.splat(SVM_MARGIN)
+                margin = lanes.lane_is(label - c, zero, lanes.first_lanes(C - c, margin, zero))
+                total += lanes.total(lanes.where_positive(margin, margin, zero))
+                active += lanes.total(lanes.where_positive(margin, one, zero))
+                lanes.store_at(S, r, c, lanes.where_positive(margin, step, zero))
+            S[r, label] = -active * inv_n
+            row_loss[r] = total
+            continue
+        shift = lanes.splat(np.float32(top))
+        norm = np.float32(0.0)
+        for c in range(0, Cp, LANES):
+            e = lanes.exp(lanes.first_lanes(C - c, lanes.load_at(S, r, c), lowest) - shift)  # e^−inf = 0 past C
+            lanes.store_at(S, r, c, e)
+            norm += lanes.total(e)
+        # log-sum-exp form: log(e^{s_y − max}) would underflow to −inf for scores hundreds apart.
+        row_loss[r] = np.log(norm) - (s_y - np.float32(top))
+        scale = lanes.splat(inv_n / norm)
+        for c in range(0, Cp, LANES):
+            lanes.store_at(S, r, c, lanes.load_at(S, r, c) * scale)
+        S[r, label] -= inv_n
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -227,120 +230,103 @@ def _row_loss(S, r, label, C, loss_id, inv_n):
 
 
 @njit(nogil=True, cache=True, inline="always")
-def _preprocess(X, row, mean, scale, xf, i):
-    """``xf[i] = (X[row] − mean)·scale``: one row of pixels (D,) uint8 preprocessed into float32."""
+def _short_scores(X, rows, direct, r0, r1, mean, scale, xf, xo, w_t, bias, out, o):
+    """Rows ``r0 … r1 − 1`` of ``X`` (``X[rows[r]]``, or ``X[r]`` when ``direct``) preprocessed into
+    ``xf[xo + r − r0]`` and scored into ``out[o + r − r0]``: ``bias + Σ_d x_d·w_t[d]``, whole rows of Cp lanes.
+
+    ``w_t`` (D, Cp) transposed weights, ``bias`` (Cp,). The pixels are added in order, one multiply-add per pixel
+    for 16 classes at once, 8 rows at a time (rows past the end repeat the last one and are not stored). Twin of
+    ``reference.scores``.
+    """
     D = X.shape[1]
     whole = D // LANES * LANES
     factor = lanes.splat(scale)
-    for d in range(0, whole, LANES):
-        lanes.store_at(xf, i, d, (lanes.load_at(X, row, d) - lanes.load(mean, d)) * factor)
-    for d in range(whole, D):
-        xf[i, d] = (np.float32(X[row, d]) - mean[d]) * scale
-
-
-@njit(nogil=True, cache=True, inline="always")
-def _short_scores(xf, r0, n_rows, w_t, bias, out, o0):
-    """``out[o0 + i] = bias + Σ_d xf[r0 + i, d]·w_t[d]`` for ``i < n_rows ≤ 8``: whole score rows (Cp,) float32.
-
-    ``xf`` (rows, D) preprocessed float32, ``w_t`` (D, Cp) transposed weights, ``bias`` (Cp,). The pixels are added
-    in order, one multiply-add per pixel for 16 classes at once; rows past ``n_rows`` repeat the last one and are
-    not stored. Twin of ``reference.scores``.
-    """
-    D = w_t.shape[0]
-    last = r0 + n_rows - 1
-    i1, i2, i3 = min(r0 + 1, last), min(r0 + 2, last), min(r0 + 3, last)
-    i4, i5, i6, i7 = min(r0 + 4, last), min(r0 + 5, last), min(r0 + 6, last), min(r0 + 7, last)
-    for c in range(0, w_t.shape[1], LANES):
-        a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = lanes.load(bias, c)
-        for d in range(D):
-            w = lanes.load_at(w_t, d, c)
-            a0 = lanes.fma(lanes.splat(xf[r0, d]), w, a0)
-            a1 = lanes.fma(lanes.splat(xf[i1, d]), w, a1)
-            a2 = lanes.fma(lanes.splat(xf[i2, d]), w, a2)
-            a3 = lanes.fma(lanes.splat(xf[i3, d]), w, a3)
-            a4 = lanes.fma(lanes.splat(xf[i4, d]), w, a4)
-            a5 = lanes.fma(lanes.splat(xf[i5, d]), w, a5)
-            a6 = lanes.fma(lanes.splat(xf[i6, d]), w, a6)
-            a7 = lanes.fma(lanes.splat(xf[i7, d]), w, a7)
-        sums = (a0, a1, a2, a3, a4, a5, a6, a7)
-        for i in range(n_rows):
-            lanes.store_at(out, o0 + i, c, sums[i])
-
-
-@njit(nogil=True, cache=True, inline="always")
-def _short_gradient(xf, S, nb, d0, w_t, w_next, grad_t, two_reg, lr):
-    """Pixels ``d0 … d0 + 7`` of a short-row step: ``dWᵀ[d] = Σ_r xf[r, d]·dS_r + 2λ·Wᵀ[d]`` (rows in order) into
-    ``grad_t`` and ``Wᵀ[d] − lr·dWᵀ[d]`` into ``w_next``. Returns the block's ``(ΣW², Σ(w' − w'))``: the second
-    is 0 exactly when every new weight is finite."""
-    D = w_t.shape[0]
-    last = D - 1
-    p1, p2, p3 = min(d0 + 1, last), min(d0 + 2, last), min(d0 + 3, last)
-    p4, p5, p6, p7 = min(d0 + 4, last), min(d0 + 5, last), min(d0 + 6, last), min(d0 + 7, last)
-    square = lanes.zeros()
-    check = lanes.zeros()
-    for c in range(0, w_t.shape[1], LANES):
-        a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = lanes.zeros()
-        for r in range(nb):
-            g = lanes.load_at(S, r, c)
-            a0 = lanes.fma(lanes.splat(xf[r, d0]), g, a0)
-            a1 = lanes.fma(lanes.splat(xf[r, p1]), g, a1)
-            a2 = lanes.fma(lanes.splat(xf[r, p2]), g, a2)
-            a3 = lanes.fma(lanes.splat(xf[r, p3]), g, a3)
-            a4 = lanes.fma(lanes.splat(xf[r, p4]), g, a4)
-            a5 = lanes.fma(lanes.splat(xf[r, p5]), g, a5)
-            a6 = lanes.fma(lanes.splat(xf[r, p6]), g, a6)
-            a7 = lanes.fma(lanes.splat(xf[r, p7]), g, a7)
-        sums = (a0, a1, a2, a3, a4, a5, a6, a7)
-        for j in range(min(SHORT_PIXELS, D - d0)):
-            d = d0 + j
-            w = lanes.load_at(w_t, d, c)
-            grad = sums[j] + lanes.splat(two_reg) * w
-            lanes.store_at(grad_t, d, c, grad)
-            new = w - lanes.splat(lr) * grad
-            lanes.store_at(w_next, d, c, new)
-            square = lanes.fma(w, w, square)
-            check = check + (new - new)
-    return lanes.total(square), lanes.total(check)
+    for r in range(r0, r1):  # x = (u − mean)·scale
+        row = r if direct else rows[r]
+        i = xo + r - r0
+        for d in range(0, whole, LANES):
+            lanes.store_at(xf, i, d, (lanes.load_at(X, row, d) - lanes.load(mean, d)) * factor)
+        for d in range(whole, D):
+            xf[i, d] = (np.float32(X[row, d]) - mean[d]) * scale
+    for r in range(xo, xo + r1 - r0, SHORT_ROWS):
+        last = min(r + SHORT_ROWS, xo + r1 - r0) - 1
+        i1, i2, i3 = min(r + 1, last), min(r + 2, last), min(r + 3, last)
+        i4, i5, i6, i7 = min(r + 4, last), min(r + 5, last), min(r + 6, last), min(r + 7, last)
+        for c in range(0, w_t.shape[1], LANES):
+            a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = lanes.load(bias, c)
+            for d in range(D):
+                w = lanes.load_at(w_t, d, c)
+                a0 = lanes.fma(lanes.splat(xf[r, d]), w, a0)
+                a1 = lanes.fma(lanes.splat(xf[i1, d]), w, a1)
+                a2 = lanes.fma(lanes.splat(xf[i2, d]), w, a2)
+                a3 = lanes.fma(lanes.splat(xf[i3, d]), w, a3)
+                a4 = lanes.fma(lanes.splat(xf[i4, d]), w, a4)
+                a5 = lanes.fma(lanes.splat(xf[i5, d]), w, a5)
+                a6 = lanes.fma(lanes.splat(xf[i6, d]), w, a6)
+                a7 = lanes.fma(lanes.splat(xf[i7, d]), w, a7)
+            sums = (a0, a1, a2, a3, a4, a5, a6, a7)
+            for k in range(last - r + 1):
+                lanes.store_at(out, o + r - xo + k, c, sums[k])
 
 
 @njit(nogil=True, cache=True)
 def _short_forward(X, rows, r0, r1, mean, scale, xf, w_t, bias, S, y, C, loss_id, inv_n, row_loss, row_correct):
     """Batch rows ``r0 … r1 − 1`` of a short-row step: preprocessed into ``xf``, scored into ``S``, then each row's
     loss and correctness into ``row_loss`` and ``row_correct`` and, in place, ``S ← dL/dS``."""
-    for i in range(r0, r1):
-        _preprocess(X, rows[i], mean, scale, xf, i)
-    for r in range(r0, r1, SHORT_ROWS):
-        _short_scores(xf, r, min(SHORT_ROWS, r1 - r), w_t, bias, S, r)
-    for i in range(r0, r1):
-        row_loss[i], row_correct[i] = _row_loss(S, i, y[rows[i]], C, loss_id, inv_n)
+    _short_scores(X, rows, False, r0, r1, mean, scale, xf, r0, w_t, bias, S, r0)
+    _rows_loss(S, r0, r1, y, rows, C, loss_id, inv_n, row_loss, row_correct)
 
 
 @njit(nogil=True, cache=True)
-def _short_measure(X, r0, r1, mean, scale, x_buffer, s_buffer, w_t, bias, out, o):
-    """The scores of rows ``X[r0 … r1 − 1]`` into ``out[o …, :C]``, eight at a time through the small buffers
-    ``x_buffer`` (8, D) and ``s_buffer`` (8, Cp)."""
-    C = out.shape[1] if out.shape[1] < s_buffer.shape[1] else s_buffer.shape[1]
+def _short_measure(X, r0, r1, mean, scale, x_buffer, s_buffer, w_t, bias, out, o, unused):
+    """The scores of rows ``X[r0 … r1 − 1]`` into ``out[o …, :C]``, eight rows at a time through the small buffers
+    ``x_buffer`` (8, D) and ``s_buffer`` (8, Cp); ``unused`` is any int64 array (the rows are addressed directly)."""
+    C = min(out.shape[1], s_buffer.shape[1])
     for r in range(r0, r1, SHORT_ROWS):
         n_rows = min(SHORT_ROWS, r1 - r)
-        for i in range(n_rows):
-            _preprocess(X, r + i, mean, scale, x_buffer, i)
-        _short_scores(x_buffer, 0, n_rows, w_t, bias, s_buffer, 0)
+        _short_scores(X, unused, True, r, r + n_rows, mean, scale, x_buffer, 0, w_t, bias, s_buffer, 0)
         for i in range(n_rows):
             for c in range(C):
                 out[o + r - r0 + i, c] = s_buffer[i, c]
 
 
 @njit(nogil=True, cache=True)
-def _short_gradient_task(xf, S, nb, d0, d1, w_t, w_next, grad_t, two_reg, lr):
-    """Pixels ``d0 … d1 − 1`` of a short-row step, eight at a time (see :func:`_short_gradient`); returns their
-    ``(ΣW², Σ(w' − w'))``."""
-    square = np.float32(0.0)
-    check = np.float32(0.0)
-    for d in range(d0, d1, SHORT_PIXELS):
-        block_square, block_check = _short_gradient(xf, S, nb, d, w_t, w_next, grad_t, two_reg, lr)
-        square += block_square
-        check += block_check
-    return square, check
+def _short_gradient(xf, S, nb, d0, d1, w_t, w_next, grad_t, two_reg, lr):
+    """Pixels ``d0 … d1 − 1`` of a short-row step, eight at a time: ``dWᵀ[d] = Σ_r xf[r, d]·dS_r + 2λ·Wᵀ[d]`` (rows
+    in order) into ``grad_t`` and ``Wᵀ[d] − lr·dWᵀ[d]`` into ``w_next``. Returns their ``(ΣW², Σ(w' − w'))``: the
+    second is 0 exactly when every new weight is finite."""
+    D = w_t.shape[0]
+    last = D - 1
+    decay = lanes.splat(two_reg)
+    rate = lanes.splat(lr)
+    square = lanes.zeros()
+    check = lanes.zeros()
+    for p in range(d0, d1, SHORT_PIXELS):
+        p1, p2, p3 = min(p + 1, last), min(p + 2, last), min(p + 3, last)
+        p4, p5, p6, p7 = min(p + 4, last), min(p + 5, last), min(p + 6, last), min(p + 7, last)
+        for c in range(0, w_t.shape[1], LANES):
+            a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = lanes.zeros()
+            for r in range(nb):
+                g = lanes.load_at(S, r, c)
+                a0 = lanes.fma(lanes.splat(xf[r, p]), g, a0)
+                a1 = lanes.fma(lanes.splat(xf[r, p1]), g, a1)
+                a2 = lanes.fma(lanes.splat(xf[r, p2]), g, a2)
+                a3 = lanes.fma(lanes.splat(xf[r, p3]), g, a3)
+                a4 = lanes.fma(lanes.splat(xf[r, p4]), g, a4)
+                a5 = lanes.fma(lanes.splat(xf[r, p5]), g, a5)
+                a6 = lanes.fma(lanes.splat(xf[r, p6]), g, a6)
+                a7 = lanes.fma(lanes.splat(xf[r, p7]), g, a7)
+            sums = (a0, a1, a2, a3, a4, a5, a6, a7)
+            for j in range(min(SHORT_PIXELS, D - p)):
+                d = p + j
+                w = lanes.load_at(w_t, d, c)
+                grad = sums[j] + decay * w
+                lanes.store_at(grad_t, d, c, grad)
+                new = w - rate * grad
+                lanes.store_at(w_next, d, c, new)
+                square = lanes.fma(w, w, square)
+                check = check + (new - new)
+    return lanes.total(square), lanes.total(check)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -348,88 +334,82 @@ def _short_gradient_task(xf, S, nb, d0, d1, w_t, w_next, grad_t, two_reg, lr):
 
 
 @njit(nogil=True, cache=True, inline="always")
-def _scores_tile(X, i0, i1, i2, i3, W, c0, out, r, n_rows, scale, offset):
-    """``out[r + k, c0 + j] = scale·(X[i_k] · W[c0 + j]) + offset[c0 + j]`` for ``k < n_rows ≤ 4``, ``j < 5``.
+def _long_scores(X, rows, direct, r0, r1, W, scale, offset, out, o):
+    """``out[o + r − r0, c] = scale·(u_r · W[c]) + offset[c]`` for rows ``r0 … r1 − 1`` of ``X`` (``X[rows[r]]``, or
+    ``X[r]`` when ``direct``), uint8 pixels, and every class.
 
-    ``X`` (rows, D) uint8 pixels, ``i0 … i3`` row indices (repeat the last one when there are fewer than four);
-    classes past the end are clamped to the last one and computed again but not stored, so the inner loop always
-    has the same shape: 20 lane sums in registers, each then summed across its lanes and the pixels after the last
-    whole chunk added in order. ``offset`` has C entries. Twin of ``reference.scores``.
+    Tiles of 4 rows × 5 classes: rows past the end repeat the last one and classes past the end the last class,
+    computed again but not stored, so the inner loop always has the same shape: 20 lane sums in registers, each
+    then summed across its lanes and the pixels after the last whole chunk added in order. ``offset`` has C
+    entries. Twin of ``reference.scores``.
     """
     C, D = W.shape
     whole = D // LANES * LANES
-    e1, e2, e3, e4 = min(c0 + 1, C - 1), min(c0 + 2, C - 1), min(c0 + 3, C - 1), min(c0 + 4, C - 1)
-    a00 = a01 = a02 = a03 = a04 = lanes.zeros()
-    a10 = a11 = a12 = a13 = a14 = lanes.zeros()
-    a20 = a21 = a22 = a23 = a24 = lanes.zeros()
-    a30 = a31 = a32 = a33 = a34 = lanes.zeros()
-    for d in range(0, whole, LANES):
-        x0 = lanes.load_at(X, i0, d)
-        x1 = lanes.load_at(X, i1, d)
-        x2 = lanes.load_at(X, i2, d)
-        x3 = lanes.load_at(X, i3, d)
-        v = lanes.load_at(W, c0, d)
-        a00 = lanes.fma(x0, v, a00)
-        a10 = lanes.fma(x1, v, a10)
-        a20 = lanes.fma(x2, v, a20)
-        a30 = lanes.fma(x3, v, a30)
-        v = lanes.load_at(W, e1, d)
-        a01 = lanes.fma(x0, v, a01)
-        a11 = lanes.fma(x1, v, a11)
-        a21 = lanes.fma(x2, v, a21)
-        a31 = lanes.fma(x3, v, a31)
-        v = lanes.load_at(W, e2, d)
-        a02 = lanes.fma(x0, v, a02)
-        a12 = lanes.fma(x1, v, a12)
-        a22 = lanes.fma(x2, v, a22)
-        a32 = lanes.fma(x3, v, a32)
-        v = lanes.load_at(W, e3, d)
-        a03 = lanes.fma(x0, v, a03)
-        a13 = lanes.fma(x1, v, a13)
-        a23 = lanes.fma(x2, v, a23)
-        a33 = lanes.fma(x3, v, a33)
-        v = lanes.load_at(W, e4, d)
-        a04 = lanes.fma(x0, v, a04)
-        a14 = lanes.fma(x1, v, a14)
-        a24 = lanes.fma(x2, v, a24)
-        a34 = lanes.fma(x3, v, a34)
-    sums = ((a00, a01, a02, a03, a04), (a10, a11, a12, a13, a14), (a20, a21, a22, a23, a24),
-            (a30, a31, a32, a33, a34))
-    pixel_rows = (i0, i1, i2, i3)
-    for k in range(n_rows):
-        for j in range(min(CLASS_BLOCK, C - c0)):
-            dot = lanes.total(sums[k][j])
-            for d in range(whole, D):
-                dot += np.float32(X[pixel_rows[k], d]) * W[c0 + j, d]
-            out[r + k, c0 + j] = scale * dot + offset[c0 + j]
-
-
-@njit(nogil=True, cache=True, inline="always")
-def _long_scores(X, i0, i1, i2, i3, n_rows, W, scale, offset, out, o):
-    """Every class's scores of pixel rows ``X[i0] … X[i3]`` (the first ``n_rows ≤ 4`` of them) into ``out[o …]``."""
-    for c0 in range(0, W.shape[0], CLASS_BLOCK):
-        _scores_tile(X, i0, i1, i2, i3, W, c0, out, o, n_rows, scale, offset)
+    for r in range(r0, r1, ROW_BLOCK):
+        last = min(r + ROW_BLOCK, r1) - 1
+        i0 = r if direct else rows[r]
+        i1 = min(r + 1, last) if direct else rows[min(r + 1, last)]
+        i2 = min(r + 2, last) if direct else rows[min(r + 2, last)]
+        i3 = min(r + 3, last) if direct else rows[min(r + 3, last)]
+        pixel_rows = (i0, i1, i2, i3)
+        for c0 in range(0, C, CLASS_BLOCK):
+            e1, e2, e3, e4 = min(c0 + 1, C - 1), min(c0 + 2, C - 1), min(c0 + 3, C - 1), min(c0 + 4, C - 1)
+            a00 = a01 = a02 = a03 = a04 = lanes.zeros()
+            a10 = a11 = a12 = a13 = a14 = lanes.zeros()
+            a20 = a21 = a22 = a23 = a24 = lanes.zeros()
+            a30 = a31 = a32 = a33 = a34 = lanes.zeros()
+            for d in range(0, whole, LANES):
+                x0 = lanes.load_at(X, i0, d)
+                x1 = lanes.load_at(X, i1, d)
+                x2 = lanes.load_at(X, i2, d)
+                x3 = lanes.load_at(X, i3, d)
+                v = lanes.load_at(W, c0, d)
+                a00 = lanes.fma(x0, v, a00)
+                a10 = lanes.fma(x1, v, a10)
+                a20 = lanes.fma(x2, v, a20)
+                a30 = lanes.fma(x3, v, a30)
+                v = lanes.load_at(W, e1, d)
+                a01 = lanes.fma(x0, v, a01)
+                a11 = lanes.fma(x1, v, a11)
+                a21 = lanes.fma(x2, v, a21)
+                a31 = lanes.fma(x3, v, a31)
+                v = lanes.load_at(W, e2, d)
+                a02 = lanes.fma(x0, v, a02)
+                a12 = lanes.fma(x1, v, a12)
+                a22 = lanes.fma(x2, v, a22)
+                a32 = lanes.fma(x3, v, a32)
+                v = lanes.load_at(W, e3, d)
+                a03 = lanes.fma(x0, v, a03)
+                a13 = lanes.fma(x1, v, a13)
+                a23 = lanes.fma(x2, v, a23)
+                a33 = lanes.fma(x3, v, a33)
+                v = lanes.load_at(W, e4, d)
+                a04 = lanes.fma(x0, v, a04)
+                a14 = lanes.fma(x1, v, a14)
+                a24 = lanes.fma(x2, v, a24)
+                a34 = lanes.fma(x3, v, a34)
+            sums = ((a00, a01, a02, a03, a04), (a10, a11, a12, a13, a14), (a20, a21, a22, a23, a24),
+                    (a30, a31, a32, a33, a34))
+            for k in range(last - r + 1):
+                for j in range(min(CLASS_BLOCK, C - c0)):
+                    dot = lanes.total(sums[k][j])
+                    for d in range(whole, D):
+                        dot += np.float32(X[pixel_rows[k], d]) * W[c0 + j, d]
+                    out[o + r - r0 + k, c0 + j] = scale * dot + offset[c0 + j]
 
 
 @njit(nogil=True, cache=True)
 def _long_forward(X, rows, r0, r1, W, scale, offsets, S, y, C, loss_id, inv_n, row_loss, row_correct):
     """Batch rows ``r0 … r1 − 1`` of a long-row step: scored into ``S``, then each row's loss and correctness into
     ``row_loss`` and ``row_correct`` and, in place, ``S ← dL/dS``."""
-    for r in range(r0, r1, ROW_BLOCK):
-        last = min(r + ROW_BLOCK, r1) - 1
-        _long_scores(X, rows[r], rows[min(r + 1, last)], rows[min(r + 2, last)], rows[min(r + 3, last)],
-                     last - r + 1, W, scale, offsets, S, r)
-    for i in range(r0, r1):
-        row_loss[i], row_correct[i] = _row_loss(S, i, y[rows[i]], C, loss_id, inv_n)
+    _long_scores(X, rows, False, r0, r1, W, scale, offsets, S, r0)
+    _rows_loss(S, r0, r1, y, rows, C, loss_id, inv_n, row_loss, row_correct)
 
 
 @njit(nogil=True, cache=True)
-def _long_measure(X, r0, r1, W, scale, offsets, out, o):
-    """The scores of rows ``X[r0 … r1 − 1]`` into ``out[o …, :C]``."""
-    for r in range(r0, r1, ROW_BLOCK):
-        last = min(r + ROW_BLOCK, r1) - 1
-        _long_scores(X, r, min(r + 1, last), min(r + 2, last), min(r + 3, last), last - r + 1, W, scale, offsets,
-                     out, o + r - r0)
+def _long_measure(X, r0, r1, W, scale, offsets, out, o, unused):
+    """The scores of rows ``X[r0 … r1 − 1]`` into ``out[o …, :C]``; ``unused`` is any int64 array."""
+    _long_scores(X, unused, True, r0, r1, W, scale, offsets, out, o)
 
 
 @njit(nogil=True, cache=True)
@@ -520,26 +500,26 @@ def _gradient_tile(X, rows, nb, S, c0, k0, W, w_next, dW, db, mean, scale, two_r
                 w_next[c, d] = new
                 square_sum += w * w
                 check_sum += new - new
-    for c in range(c0, min(c0 + CLASS_BLOCK, C)):
-        offset_parts[k0 // TILE_CHUNKS, c] = _offset_part(w_next, c, mean, k0 // TILE_CHUNKS)
+    _offset_parts(w_next, c0, min(c0 + CLASS_BLOCK, C), mean, k0 // TILE_CHUNKS, offset_parts)
     return square_sum, check_sum
 
 
 @njit(nogil=True, cache=True, inline="always")
-def _offset_part(W, c, mean, tile):
-    """``Σ mean[d]·W[c, d]`` over the pixels of gradient tile column ``tile`` (its lane chunks, then any pixels
-    after the last whole chunk): summed per tile so that the offsets of a step are the same whether its weights
-    came from the previous step or from the start of a chunk."""
+def _offset_parts(W, c0, c1, mean, tile, parts):
+    """``parts[tile, c] = Σ mean[d]·W[c, d]`` for classes ``c0 … c1 − 1`` over the pixels of gradient tile column
+    ``tile`` (its lane chunks, then any pixels after the last whole chunk): summed per tile so that the offsets of
+    a step are the same whether its weights came from the previous step or from the start of a chunk."""
     D = W.shape[1]
     whole = D // LANES
-    acc = lanes.zeros()
-    for k in range(tile * TILE_CHUNKS, min((tile + 1) * TILE_CHUNKS, whole)):
-        acc = lanes.fma(lanes.load(mean, k * LANES), lanes.load_at(W, c, k * LANES), acc)
-    part = lanes.total(acc)
-    if tile * TILE_CHUNKS <= whole < (tile + 1) * TILE_CHUNKS:
-        for d in range(whole * LANES, D):
-            part += mean[d] * W[c, d]
-    return part
+    for c in range(c0, c1):
+        acc = lanes.zeros()
+        for k in range(tile * TILE_CHUNKS, min((tile + 1) * TILE_CHUNKS, whole)):
+            acc = lanes.fma(lanes.load(mean, k * LANES), lanes.load_at(W, c, k * LANES), acc)
+        part = lanes.total(acc)
+        if tile * TILE_CHUNKS <= whole < (tile + 1) * TILE_CHUNKS:
+            for d in range(whole * LANES, D):
+                part += mean[d] * W[c, d]
+        parts[tile, c] = part
 
 
 @njit(nogil=True, cache=True)
@@ -708,8 +688,7 @@ def _train_chunk(X, y, order, start, n_steps, batch_size, mean, scale, W, b, lr,
     _copy_in(W, b, w_now, w_next, b_now, SHORT_LAYOUT)
     if not SHORT_LAYOUT:  # serially: C·D multiply-adds, less than a parallel region costs on a busy machine
         for pixel_tile in range(n_pixel_tiles):
-            for c in range(C):
-                offset_parts[pixel_tile, c] = _offset_part(w_now, c, mean, pixel_tile)
+            _offset_parts(w_now, 0, C, mean, pixel_tile, offset_parts)
         _offsets_from_parts(b_now, offset_parts, scale, C, offsets)
     pos = start
     two_reg = np.float32(2.0) * reg
@@ -750,7 +729,7 @@ def _train_chunk(X, y, order, start, n_steps, batch_size, mean, scale, W, b, lr,
         if SHORT_LAYOUT:
             for task in prange(n_tasks):
                 d0 = task * SHORT_TASK_PIXELS
-                square_parts[task], check_parts[task] = _short_gradient_task(
+                square_parts[task], check_parts[task] = _short_gradient(
                     xf, S, nb, d0, min(d0 + SHORT_TASK_PIXELS, D), w_now, w_next, grad_t, two_reg, lr)
         else:
             for task in prange(n_tasks):
@@ -791,11 +770,11 @@ def _train_chunk(X, y, order, start, n_steps, batch_size, mean, scale, W, b, lr,
             # Live accuracy on the fixed subsets, inside the compiled loop.
             M = Xe.shape[0]
             if SHORT_LAYOUT:  # little work (one multiply-add per pixel and row): serially, through two small buffers
-                _short_measure(Xe, 0, M, mean, scale, eval_rows, eval_scores, w_now, b_now, escores, 0)
+                _short_measure(Xe, 0, M, mean, scale, eval_rows, eval_scores, w_now, b_now, escores, 0, order)
             else:
                 for task in prange((M + ROW_BLOCK - 1) // ROW_BLOCK):
                     r = task * ROW_BLOCK
-                    _long_measure(Xe, r, min(r + ROW_BLOCK, M), w_now, scale, offsets, escores, r)
+                    _long_measure(Xe, r, min(r + ROW_BLOCK, M), w_now, scale, offsets, escores, r, order)
             out_eval_first[step], out_eval_second[step] = _count_hits(escores, ye, n_first)
     # The chunk's weights back into W and b (the last finite ones); the last gradient into dW and db.
     _copy_out(w_now, b_now, grad_t, db_lanes, SHORT_LAYOUT, W, b, dW, db)
@@ -826,9 +805,9 @@ def _evaluate(X, y, mean, scale, W, b, loss_id, block_rows, out_pred, out_loss):
         n_pixel_tiles = (D + LANES * TILE_CHUNKS - 1) // (LANES * TILE_CHUNKS)
         parts = np.zeros((n_pixel_tiles, Cp), np.float32)
         for tile in range(n_pixel_tiles):
-            for c in range(C):
-                parts[tile, c] = _offset_part(W, c, mean, tile)
+            _offset_parts(W, 0, C, mean, tile, parts)
         _offsets_from_parts(bias, parts, scale, C, offset)
+    no_rows = np.empty(0, np.int64)
     n_blocks = (N + block_rows - 1) // block_rows
     for blk in prange(n_blocks):
         lo = blk * block_rows
@@ -836,9 +815,9 @@ def _evaluate(X, y, mean, scale, W, b, loss_id, block_rows, out_pred, out_loss):
         s = np.empty((hi - lo, Cp), dtype=np.float32)
         if SHORT_LAYOUT:
             _short_measure(X, lo, hi, mean, scale, np.empty((SHORT_ROWS, D), np.float32),
-                           np.empty((SHORT_ROWS, Cp), np.float32), w_t, bias, s, 0)
+                           np.empty((SHORT_ROWS, Cp), np.float32), w_t, bias, s, 0, no_rows)
         else:
-            _long_measure(X, lo, hi, W, scale, offset, s, 0)
+            _long_measure(X, lo, hi, W, scale, offset, s, 0, no_rows)
         for i in range(lo, hi):
             row = s[i - lo]
             best = _best_class(row, C)
