@@ -106,7 +106,7 @@ def _layout(nb_max, C, D):
     Cp = (C + LANES - 1) // LANES * LANES
     if D < SMALL_D:  # no offsets: the rows are preprocessed
         tasks = (D + SHORT_TASK_PIXELS - 1) // SHORT_TASK_PIXELS
-        return Cp, 1, tasks, D, Cp, D * Cp + nb_max * D + SHORT_ROWS * (D + Cp)
+        return Cp, 1, tasks, D, Cp, D * Cp + nb_max * D + SHORT_ROWS * D
     pixel_tiles = (D + LANES * TILE_CHUNKS - 1) // (LANES * TILE_CHUNKS)
     return Cp, pixel_tiles, (C + CLASS_BLOCK - 1) // CLASS_BLOCK * pixel_tiles, C, D, 0
 
@@ -114,15 +114,15 @@ def _layout(nb_max, C, D):
 def work_size(batch_size: int, C: int, D: int) -> int:
     """Floats in the work buffer of :func:`train_chunk` (see :func:`_carve` for what they hold)."""
     Cp, pixel_tiles, tasks, w_rows, w_cols, short_parts = _layout(batch_size, C, D)
-    return 2 * w_rows * w_cols + short_parts + 4 * Cp + 2 * batch_size + 2 * tasks + pixel_tiles * Cp
+    return 2 * w_rows * w_cols + short_parts + 4 * Cp + 4 * batch_size + 2 * tasks + pixel_tiles * Cp
 
 
 @njit(nogil=True, cache=True)
 def _carve(work, nb_max, C, D):
     """The work buffer's parts (views): ``(w_now, w_next, grad_t, xf, b_now, b_next, db_lanes, offsets, row_loss,
-    row_correct, square_parts, check_parts, offset_parts, eval_rows, eval_scores)``. The weights now and next are
-    (D, Cp) for short rows (transposed) and (C, D) for long ones; long rows need no ``grad_t``, ``xf``,
-    ``eval_rows`` or ``eval_scores`` (empty there)."""
+    row_correct, row_norm, row_shift, square_parts, check_parts, offset_parts, eval_rows)``. The weights now and
+    next are (D, Cp) for short rows (transposed) and (C, D) for long ones; long rows need no ``grad_t``, ``xf`` or
+    ``eval_rows`` (empty there)."""
     Cp, pixel_tiles, tasks, w_rows, w_cols, short_parts = _layout(nb_max, C, D)
     short = short_parts > 0
     at = 0
@@ -137,9 +137,6 @@ def _carve(work, nb_max, C, D):
     at += nb_max * n
     eval_rows = work[at:at + SHORT_ROWS * n].reshape((SHORT_ROWS, n))
     at += SHORT_ROWS * n
-    m = Cp if short else 0
-    eval_scores = work[at:at + SHORT_ROWS * m].reshape((SHORT_ROWS, m))
-    at += SHORT_ROWS * m
     b_now = work[at:at + Cp]
     b_next = work[at + Cp:at + 2 * Cp]
     db_lanes = work[at + 2 * Cp:at + 3 * Cp]
@@ -147,13 +144,15 @@ def _carve(work, nb_max, C, D):
     at += 4 * Cp
     row_loss = work[at:at + nb_max]
     row_correct = work[at + nb_max:at + 2 * nb_max]
-    at += 2 * nb_max
+    row_norm = work[at + 2 * nb_max:at + 3 * nb_max]
+    row_shift = work[at + 3 * nb_max:at + 4 * nb_max]
+    at += 4 * nb_max
     square_parts = work[at:at + tasks]
     check_parts = work[at + tasks:at + 2 * tasks]
     at += 2 * tasks
     offset_parts = work[at:at + pixel_tiles * Cp].reshape((pixel_tiles, Cp))
-    return (w_now, w_next, grad_t, xf, b_now, b_next, db_lanes, offsets, row_loss, row_correct, square_parts,
-            check_parts, offset_parts, eval_rows, eval_scores)
+    return (w_now, w_next, grad_t, xf, b_now, b_next, db_lanes, offsets, row_loss, row_correct, row_norm, row_shift,
+            square_parts, check_parts, offset_parts, eval_rows)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -174,18 +173,21 @@ def _best_class(s, C):
 
 
 @njit(nogil=True, cache=True, inline="always")
-def _rows_loss(S, r0, r1, y, rows, C, loss_id, inv_n, row_loss, row_correct):
+def _rows_loss(S, r0, r1, y, rows, C, loss_id, inv_n, row_loss, row_correct, row_norm, row_shift):
     """``L_i`` of score rows ``S[r0 … r1 − 1]`` ((Cp,) float32 each; labels ``y[rows[i]]``) into ``row_loss``, 1.0
     into ``row_correct`` where the row is predicted right, and, in place, ``S[i] ← dL/ds`` (lanes past ``C``
-    zero). Twin of ``reference.*_data_loss``; branch-free over the classes, 16 at a time (a compare per class
-    mispredicted half the time, and each row had ten of them).
+    zero); ``row_norm`` and ``row_shift`` are work space. Twin of ``reference.*_data_loss``.
+
+    Branch-free over the classes, 16 at a time (a compare per class mispredicted half the time, and each row had
+    ten of them), and in passes over the rows (the best class; e^{s − max}; the logarithms, 16 rows at a time;
+    dL/ds): within a pass the rows do not wait for each other, as the long chain of one row's softmax did.
     """
     Cp = S.shape[1]
     lowest = lanes.splat(-np.inf)
     zero = lanes.zeros()
     one = lanes.splat(np.float32(1.0))
     step = lanes.splat(inv_n)
-    for r in range(r0, r1):
+    for r in range(r0, r1):  # each row's best class, and the SVM rows entirely
         label = y[rows[r]]
         top = -np.inf
         best = C
@@ -198,8 +200,9 @@ def _rows_loss(S, r0, r1, y, rows, C, loss_id, inv_n, row_loss, row_correct):
         if best >= C:  # a NaN score: the loss is NaN too and the step is refused; any valid class will do here
             best = _best_class(S[r], C)
         row_correct[r] = np.float32(1.0) if best == label else np.float32(0.0)
-        s_y = S[r, label]
+        row_shift[r] = top
         if loss_id == SVM:
+            s_y = S[r, label]
             total = np.float32(0.0)
             active = np.float32(0.0)
             for c in range(0, Cp, LANES):
@@ -210,19 +213,29 @@ def _rows_loss(S, r0, r1, y, rows, C, loss_id, inv_n, row_loss, row_correct):
                 lanes.store_at(S, r, c, lanes.where_positive(margin, step, zero))
             S[r, label] = -active * inv_n
             row_loss[r] = total
-            continue
-        shift = lanes.splat(np.float32(top))
+    if loss_id == SVM:
+        return
+    for r in range(r0, r1):  # e^{s − max} (0 past C) and its sum; the loss's shift s_y − max
+        top = np.float32(row_shift[r])
+        shift = lanes.splat(top)
+        row_shift[r] = S[r, y[rows[r]]] - top
         norm = np.float32(0.0)
         for c in range(0, Cp, LANES):
-            e = lanes.exp(lanes.first_lanes(C - c, lanes.load_at(S, r, c), lowest) - shift)  # e^−inf = 0 past C
+            e = lanes.exp(lanes.first_lanes(C - c, lanes.load_at(S, r, c), lowest) - shift)
             lanes.store_at(S, r, c, e)
             norm += lanes.total(e)
-        # log-sum-exp form: log(e^{s_y − max}) would underflow to −inf for scores hundreds apart.
-        row_loss[r] = np.log(norm) - (s_y - np.float32(top))
-        scale = lanes.splat(inv_n / norm)
+        row_norm[r] = norm
+    # log-sum-exp form, L_i = ln Σ e^{s − max} − (s_y − max): log(e^{s_y − max}) would underflow to −inf for scores
+    # hundreds apart.
+    for r in range(r0, r1, LANES):
+        n = r1 - r
+        logs = lanes.log(lanes.load_first(row_norm, r, n))
+        lanes.store_first(row_loss, r, n, logs - lanes.load_first(row_shift, r, n))
+    for r in range(r0, r1):  # dL/ds = softmax / n − [c = y] / n
+        scale = lanes.splat(inv_n / row_norm[r])
         for c in range(0, Cp, LANES):
             lanes.store_at(S, r, c, lanes.load_at(S, r, c) * scale)
-        S[r, label] -= inv_n
+        S[r, y[rows[r]]] -= inv_n
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -230,33 +243,37 @@ def _rows_loss(S, r0, r1, y, rows, C, loss_id, inv_n, row_loss, row_correct):
 
 
 @njit(nogil=True, cache=True, inline="always")
-def _short_scores(X, rows, direct, r0, r1, mean, scale, xf, xo, w_t, bias, out, o):
-    """Rows ``r0 … r1 − 1`` of ``X`` (``X[rows[r]]``, or ``X[r]`` when ``direct``) preprocessed into
-    ``xf[xo + r − r0]`` and scored into ``out[o + r − r0]``: ``bias + Σ_d x_d·w_t[d]``, whole rows of Cp lanes.
+def _short_scores(X, rows, direct, r0, r1, mean, scale, xf, xo, ring, w_t, bias, out, o):
+    """Rows ``r0 … r1 − 1`` of ``X`` (``X[rows[r]]``, or ``X[r]`` when ``direct``) preprocessed into ``xf`` and
+    scored into ``out[o + r − r0]``: ``bias + Σ_d x_d·w_t[d]``, the first ``out.shape[1]`` lanes of each row.
 
-    ``w_t`` (D, Cp) transposed weights, ``bias`` (Cp,). The pixels are added in order, one multiply-add per pixel
-    for 16 classes at once, 8 rows at a time (rows past the end repeat the last one and are not stored). Twin of
+    ``xf`` holds row ``r`` at ``xo + r − r0``, or, as a ``ring`` of 8 rows, at ``(r − r0) mod 8``. ``w_t`` (D, Cp)
+    transposed weights, ``bias`` (Cp,). Eight rows at a time (rows past the end repeat the last one and are not
+    stored), the pixels added in order, one multiply-add per pixel for 16 classes at once. Twin of
     ``reference.scores``.
     """
     D = X.shape[1]
+    width = out.shape[1]
     whole = D // LANES * LANES
     factor = lanes.splat(scale)
-    for r in range(r0, r1):  # x = (u − mean)·scale
-        row = r if direct else rows[r]
-        i = xo + r - r0
-        for d in range(0, whole, LANES):
-            lanes.store_at(xf, i, d, (lanes.load_at(X, row, d) - lanes.load(mean, d)) * factor)
-        for d in range(whole, D):
-            xf[i, d] = (np.float32(X[row, d]) - mean[d]) * scale
-    for r in range(xo, xo + r1 - r0, SHORT_ROWS):
-        last = min(r + SHORT_ROWS, xo + r1 - r0) - 1
-        i1, i2, i3 = min(r + 1, last), min(r + 2, last), min(r + 3, last)
-        i4, i5, i6, i7 = min(r + 4, last), min(r + 5, last), min(r + 6, last), min(r + 7, last)
+    for r in range(r0, r1, SHORT_ROWS):
+        n_rows = min(SHORT_ROWS, r1 - r)
+        base = 0 if ring else xo + r - r0
+        for k in range(n_rows):  # x = (u − mean)·scale
+            row = r + k if direct else rows[r + k]
+            i = base + k
+            for d in range(0, whole, LANES):
+                lanes.store_at(xf, i, d, (lanes.load_at(X, row, d) - lanes.load(mean, d)) * factor)
+            for d in range(whole, D):
+                xf[i, d] = (np.float32(X[row, d]) - mean[d]) * scale
+        last = base + n_rows - 1
+        i1, i2, i3 = min(base + 1, last), min(base + 2, last), min(base + 3, last)
+        i4, i5, i6, i7 = min(base + 4, last), min(base + 5, last), min(base + 6, last), min(base + 7, last)
         for c in range(0, w_t.shape[1], LANES):
             a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = lanes.load(bias, c)
             for d in range(D):
                 w = lanes.load_at(w_t, d, c)
-                a0 = lanes.fma(lanes.splat(xf[r, d]), w, a0)
+                a0 = lanes.fma(lanes.splat(xf[base, d]), w, a0)
                 a1 = lanes.fma(lanes.splat(xf[i1, d]), w, a1)
                 a2 = lanes.fma(lanes.splat(xf[i2, d]), w, a2)
                 a3 = lanes.fma(lanes.splat(xf[i3, d]), w, a3)
@@ -265,29 +282,27 @@ def _short_scores(X, rows, direct, r0, r1, mean, scale, xf, xo, w_t, bias, out, 
                 a6 = lanes.fma(lanes.splat(xf[i6, d]), w, a6)
                 a7 = lanes.fma(lanes.splat(xf[i7, d]), w, a7)
             sums = (a0, a1, a2, a3, a4, a5, a6, a7)
-            for k in range(last - r + 1):
-                lanes.store_at(out, o + r - xo + k, c, sums[k])
+            for k in range(n_rows):
+                if c + LANES <= width:
+                    lanes.store_at(out, o + r - r0 + k, c, sums[k])
+                else:  # an unpadded row (the live accuracy's scores): only its classes
+                    lanes.store_first_at(out, o + r - r0 + k, c, width - c, sums[k])
 
 
 @njit(nogil=True, cache=True)
-def _short_forward(X, rows, r0, r1, mean, scale, xf, w_t, bias, S, y, C, loss_id, inv_n, row_loss, row_correct):
+def _short_forward(X, rows, r0, r1, mean, scale, xf, w_t, bias, S, y, C, loss_id, inv_n, row_loss, row_correct,
+                   row_norm, row_shift):
     """Batch rows ``r0 … r1 − 1`` of a short-row step: preprocessed into ``xf``, scored into ``S``, then each row's
     loss and correctness into ``row_loss`` and ``row_correct`` and, in place, ``S ← dL/dS``."""
-    _short_scores(X, rows, False, r0, r1, mean, scale, xf, r0, w_t, bias, S, r0)
-    _rows_loss(S, r0, r1, y, rows, C, loss_id, inv_n, row_loss, row_correct)
+    _short_scores(X, rows, False, r0, r1, mean, scale, xf, r0, False, w_t, bias, S, r0)
+    _rows_loss(S, r0, r1, y, rows, C, loss_id, inv_n, row_loss, row_correct, row_norm, row_shift)
 
 
 @njit(nogil=True, cache=True)
-def _short_measure(X, r0, r1, mean, scale, x_buffer, s_buffer, w_t, bias, out, o, unused):
-    """The scores of rows ``X[r0 … r1 − 1]`` into ``out[o …, :C]``, eight rows at a time through the small buffers
-    ``x_buffer`` (8, D) and ``s_buffer`` (8, Cp); ``unused`` is any int64 array (the rows are addressed directly)."""
-    C = min(out.shape[1], s_buffer.shape[1])
-    for r in range(r0, r1, SHORT_ROWS):
-        n_rows = min(SHORT_ROWS, r1 - r)
-        _short_scores(X, unused, True, r, r + n_rows, mean, scale, x_buffer, 0, w_t, bias, s_buffer, 0)
-        for i in range(n_rows):
-            for c in range(C):
-                out[o + r - r0 + i, c] = s_buffer[i, c]
+def _short_measure(X, r0, r1, mean, scale, x_buffer, w_t, bias, out, o, unused):
+    """The scores of rows ``X[r0 … r1 − 1]`` into ``out[o …]`` (its first ``out.shape[1]`` classes), preprocessing
+    eight rows at a time into ``x_buffer`` (8, D); ``unused`` is any int64 array (the rows are addressed directly)."""
+    _short_scores(X, unused, True, r0, r1, mean, scale, x_buffer, 0, True, w_t, bias, out, o)
 
 
 @njit(nogil=True, cache=True)
@@ -399,11 +414,12 @@ def _long_scores(X, rows, direct, r0, r1, W, scale, offset, out, o):
 
 
 @njit(nogil=True, cache=True)
-def _long_forward(X, rows, r0, r1, W, scale, offsets, S, y, C, loss_id, inv_n, row_loss, row_correct):
+def _long_forward(X, rows, r0, r1, W, scale, offsets, S, y, C, loss_id, inv_n, row_loss, row_correct, row_norm,
+                  row_shift):
     """Batch rows ``r0 … r1 − 1`` of a long-row step: scored into ``S``, then each row's loss and correctness into
     ``row_loss`` and ``row_correct`` and, in place, ``S ← dL/dS``."""
     _long_scores(X, rows, False, r0, r1, W, scale, offsets, S, r0)
-    _rows_loss(S, r0, r1, y, rows, C, loss_id, inv_n, row_loss, row_correct)
+    _rows_loss(S, r0, r1, y, rows, C, loss_id, inv_n, row_loss, row_correct, row_norm, row_shift)
 
 
 @njit(nogil=True, cache=True)
@@ -559,15 +575,23 @@ def _bias_step(b_now, db_lanes, lr, b_next):
 
 @njit(nogil=True, cache=True)
 def _count_hits(escores, ye, n_first):
-    """Rows of ``escores`` (M, C) whose best class is ``ye``: ``(among the first n_first, among the rest)``."""
+    """Rows of ``escores`` (M, C) whose best class is ``ye``: ``(among the first n_first, among the rest)``;
+    branch-free over the classes, as in :func:`_rows_loss`."""
     first = 0
     second = 0
     C = escores.shape[1]
+    lowest = lanes.splat(-np.inf)
     for r in range(escores.shape[0]):
-        best = 0
-        for c in range(1, C):
-            if escores[r, c] > escores[r, best]:
-                best = c
+        top = -np.inf
+        best = C
+        for c in range(0, C, LANES):
+            v = lanes.first_lanes(C - c, lanes.load_first_at(escores, r, c, C - c), lowest)
+            block_top = lanes.largest(v)
+            if block_top > top:
+                top = block_top
+                best = c + lanes.first_index(v, block_top)
+        if best >= C:  # a NaN score
+            best = _best_class(escores[r], C)
         if best == ye[r]:
             if r < n_first:
                 first += 1
@@ -679,8 +703,8 @@ def _train_chunk(X, y, order, start, n_steps, batch_size, mean, scale, W, b, lr,
     """
     N = order.shape[0]
     C, D = W.shape
-    (w_now, w_next, grad_t, xf, b_now, b_next, db_lanes, offsets, row_loss, row_correct, square_parts,
-     check_parts, offset_parts, eval_rows, eval_scores) = _carve(work, S.shape[0], C, D)
+    (w_now, w_next, grad_t, xf, b_now, b_next, db_lanes, offsets, row_loss, row_correct, row_norm, row_shift,
+     square_parts, check_parts, offset_parts, eval_rows) = _carve(work, S.shape[0], C, D)
     n_class_blocks = (C + CLASS_BLOCK - 1) // CLASS_BLOCK
     n_pixel_tiles = offset_parts.shape[0]
     n_tasks = square_parts.shape[0]
@@ -712,12 +736,12 @@ def _train_chunk(X, y, order, start, n_steps, batch_size, mean, scale, W, b, lr,
             for task in prange((nb + SHORT_TASK_ROWS - 1) // SHORT_TASK_ROWS):
                 r = task * SHORT_TASK_ROWS
                 _short_forward(X, rows, r, min(r + SHORT_TASK_ROWS, nb), mean, scale, xf, w_now, b_now, S, y, C,
-                               loss_id, inv_n, row_loss, row_correct)
+                               loss_id, inv_n, row_loss, row_correct, row_norm, row_shift)
         else:
             for task in prange((nb + ROW_BLOCK - 1) // ROW_BLOCK):
                 r = task * ROW_BLOCK
                 _long_forward(X, rows, r, min(r + ROW_BLOCK, nb), w_now, scale, offsets, S, y, C, loss_id, inv_n,
-                              row_loss, row_correct)
+                              row_loss, row_correct, row_norm, row_shift)
         total = 0.0
         correct = 0
         for i in range(nb):
@@ -770,7 +794,7 @@ def _train_chunk(X, y, order, start, n_steps, batch_size, mean, scale, W, b, lr,
             # Live accuracy on the fixed subsets, inside the compiled loop.
             M = Xe.shape[0]
             if SHORT_LAYOUT:  # little work (one multiply-add per pixel and row): serially, through two small buffers
-                _short_measure(Xe, 0, M, mean, scale, eval_rows, eval_scores, w_now, b_now, escores, 0, order)
+                _short_measure(Xe, 0, M, mean, scale, eval_rows, w_now, b_now, escores, 0, order)
             else:
                 for task in prange((M + ROW_BLOCK - 1) // ROW_BLOCK):
                     r = task * ROW_BLOCK
@@ -814,8 +838,7 @@ def _evaluate(X, y, mean, scale, W, b, loss_id, block_rows, out_pred, out_loss):
         hi = min(N, lo + block_rows)
         s = np.empty((hi - lo, Cp), dtype=np.float32)
         if SHORT_LAYOUT:
-            _short_measure(X, lo, hi, mean, scale, np.empty((SHORT_ROWS, D), np.float32),
-                           np.empty((SHORT_ROWS, Cp), np.float32), w_t, bias, s, 0, no_rows)
+            _short_measure(X, lo, hi, mean, scale, np.empty((SHORT_ROWS, D), np.float32), w_t, bias, s, 0, no_rows)
         else:
             _long_measure(X, lo, hi, W, scale, offset, s, 0, no_rows)
         for i in range(lo, hi):

@@ -23,8 +23,11 @@ features). Use them only inside ``@njit`` code:
 - ``first_lanes(n, a, b)``: lanes ``< n`` from ``a``, the others from ``b``; ``lane_is(k, a, b)``: lane ``k`` from
   ``a``, the others from ``b``; ``where_positive(v, a, b)``: ``a`` where ``v > 0``, else ``b``;
 - ``first_index(v, x)``: the first lane equal to ``x`` (``WIDTH`` if none);
+- ``load_first(a, i, n)``, ``store_first(a, i, n, v)``, and ``load_first_at(a, r, i, n)``, ``store_first_at(a, r,
+  i, n, v)`` on row ``r`` of a 2-D one: only lanes ``< n`` of a float32 array (the others read as 0, or left
+  alone), for the end of a row or of rows that belong to another task;
 - ``exp(v)``: e^v lane by lane for v ≤ 88 (Cephes' single-precision polynomial, about 1 ulp; −inf gives 0,
-  NaN stays NaN).
+  NaN stays NaN); ``log(v)``: ln v for normal v > 0 (Cephes; +inf and NaN stay).
 """
 
 from __future__ import annotations
@@ -384,3 +387,116 @@ def exp(typingctx, v):
         result = builder.fmul(p, builder.bitcast(exponent, _VECTOR))
         return builder.select(underflow, _constant(0.0), result)
     return lanes_type(v), codegen
+
+
+def _lane_mask(builder, context, count, count_type):
+    n = context.cast(builder, count, count_type, types.int32)
+    return builder.icmp_signed("<", ir.Constant(_INT_VECTOR, list(range(WIDTH))), _splat_int(builder, n))
+
+
+@intrinsic
+def load_first(typingctx, array, index, n):
+    """Lanes ``< n`` of ``array[index:index + 16]`` (a contiguous 1-D float32 array), the others 0; nothing past
+    them is read."""
+    if not (_contiguous_1d(array, (types.float32,)) and isinstance(index, types.Integer)
+            and isinstance(n, types.Integer)):
+        return None
+
+    def codegen(context, builder, sig, args):
+        array_type, index_type, n_type = sig.args
+        pointer = _element_pointer(context, builder, array_type, args[0], args[1], index_type)
+        return _masked_load(builder, pointer, _lane_mask(builder, context, args[2], n_type))
+    return lanes_type(array, index, n), codegen
+
+
+@intrinsic
+def store_first(typingctx, array, index, n, value):
+    """``array[index + k] = value[k]`` for lanes ``k < n`` only (a contiguous 1-D float32 array)."""
+    if not (_contiguous_1d(array, (types.float32,)) and isinstance(index, types.Integer)
+            and isinstance(n, types.Integer) and _is_lanes(value)):
+        return None
+
+    def codegen(context, builder, sig, args):
+        array_type, index_type, n_type, _ = sig.args
+        pointer = _element_pointer(context, builder, array_type, args[0], args[1], index_type)
+        _masked_store(builder, pointer, _lane_mask(builder, context, args[2], n_type), args[3])
+        return context.get_dummy_value()
+    return types.none(array, index, n, value), codegen
+
+
+# Cephes logf: v = 2^e · m with m in [√½, √2), ln v = e·ln 2 + ln m, ln(1 + x) from a degree-9 polynomial.
+_LOG_POLY = (7.0376836292e-2, -1.1514610310e-1, 1.1676998740e-1, -1.2420140846e-1, 1.4249322787e-1,
+             -1.6668057665e-1, 2.0000714765e-1, -2.4999993993e-1, 3.3333331174e-1)
+_SQRT_HALF = 0.707106781186547524
+
+
+@intrinsic
+def log(typingctx, v):
+    """``ln v`` lane by lane for normal ``v > 0`` (about 1 ulp); +inf and NaN lanes stay as they are."""
+    if not _is_lanes(v):
+        return None
+
+    def codegen(context, builder, sig, args):
+        x = args[0]
+        bits = builder.bitcast(x, _INT_VECTOR)
+        int_constant = (lambda value: ir.Constant(_INT_VECTOR, [value] * WIDTH))
+        exponent = builder.sub(builder.lshr(bits, int_constant(23)), int_constant(126))
+        mantissa = builder.bitcast(builder.or_(builder.and_(bits, int_constant(0x807FFFFF)), int_constant(0x3F000000)),
+                                   _VECTOR)  # in [½, 1)
+        e = builder.sitofp(exponent, _VECTOR)
+        small = builder.fcmp_ordered("<", mantissa, _constant(_SQRT_HALF))
+        e = builder.select(small, builder.fsub(e, _constant(1.0)), e)
+        m = builder.fsub(builder.select(small, builder.fadd(mantissa, mantissa), mantissa), _constant(1.0))
+        z = builder.fmul(m, m)
+        p = _constant(_LOG_POLY[0])
+        for coefficient in _LOG_POLY[1:]:
+            p = builder.fadd(builder.fmul(p, m), _constant(coefficient))
+        y = builder.fmul(builder.fmul(p, m), z)
+        y = builder.fadd(y, builder.fmul(e, _constant(-2.12194440e-4)))
+        y = builder.fadd(y, builder.fmul(z, _constant(-0.5)))
+        result = builder.fadd(builder.fadd(m, y), builder.fmul(e, _constant(0.693359375)))
+        ordinary = builder.fcmp_ordered("<", x, _constant(float("inf")))  # false for +inf and NaN
+        return builder.select(ordinary, result, x)
+    return lanes_type(v), codegen
+
+
+def _masked_load(builder, pointer, mask):
+    pointer = builder.bitcast(pointer, _VECTOR.as_pointer())
+    fnty = ir.FunctionType(_VECTOR, [pointer.type, ir.IntType(32), mask.type, _VECTOR])
+    fn = cgutils.get_or_insert_function(builder.module, fnty, f"llvm.masked.load.v{WIDTH}f32.p0")
+    return builder.call(fn, [pointer, ir.Constant(ir.IntType(32), 4), mask, _constant(0.0)])
+
+
+def _masked_store(builder, pointer, mask, value):
+    pointer = builder.bitcast(pointer, _VECTOR.as_pointer())
+    fnty = ir.FunctionType(ir.VoidType(), [_VECTOR, pointer.type, ir.IntType(32), mask.type])
+    fn = cgutils.get_or_insert_function(builder.module, fnty, f"llvm.masked.store.v{WIDTH}f32.p0")
+    builder.call(fn, [value, pointer, ir.Constant(ir.IntType(32), 4), mask])
+
+
+@intrinsic
+def load_first_at(typingctx, array, row, index, n):
+    """Lanes ``< n`` of ``array[row, index:index + 16]`` (a contiguous 2-D float32 array), the others 0."""
+    if not (_contiguous_2d(array, (types.float32,)) and all(isinstance(t, types.Integer) for t in (row, index, n))):
+        return None
+
+    def codegen(context, builder, sig, args):
+        array_type, row_type, index_type, n_type = sig.args
+        pointer = _row_pointer(context, builder, array_type, args[0], args[1], row_type, args[2], index_type)
+        return _masked_load(builder, pointer, _lane_mask(builder, context, args[3], n_type))
+    return lanes_type(array, row, index, n), codegen
+
+
+@intrinsic
+def store_first_at(typingctx, array, row, index, n, value):
+    """``array[row, index + k] = value[k]`` for lanes ``k < n`` only (a contiguous 2-D float32 array)."""
+    if not (_contiguous_2d(array, (types.float32,)) and all(isinstance(t, types.Integer) for t in (row, index, n))
+            and _is_lanes(value)):
+        return None
+
+    def codegen(context, builder, sig, args):
+        array_type, row_type, index_type, n_type, _ = sig.args
+        pointer = _row_pointer(context, builder, array_type, args[0], args[1], row_type, args[2], index_type)
+        _masked_store(builder, pointer, _lane_mask(builder, context, args[3], n_type), args[4])
+        return context.get_dummy_value()
+    return types.none(array, row, index, n, value), codegen
