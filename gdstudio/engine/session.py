@@ -94,6 +94,7 @@ class Session:
                                                    dtype=np.int32))
         self.measures_inside = getattr(self.backend, "measures_inside", False) and self.config.strategy == "sgd"
         self.next_orders = None
+        self._ahead = None  # the buffer _draw_ahead shuffles into
         self.reset()
 
     # ----------------------------------------------------------------------------------------------------------
@@ -337,20 +338,23 @@ class Session:
             n = self._steps_allowed()
             if max_steps is not None:
                 n = min(n, max_steps - done_this_call)
-            rng_states = None
+            drawn_from = None
             if self.measures_inside:
-                rng_states = self._draw_ahead(n)
+                drawn_from = self._draw_ahead(n)
             started = time.perf_counter()
             result = STRATEGY_CHUNKS[self.strategy](self, n)
             elapsed = time.perf_counter() - started
             curves = self._record(result)
-            if rng_states is not None:
+            if drawn_from is not None:
                 # Keep the shuffles the chunk used and undo the draws of those it did not reach, so the random
                 # stream is exactly what it is when each shuffle is drawn at its epoch's start.
                 if result.crossed:
-                    self.order = self.next_orders[result.crossed - 1]
+                    self.order = self.next_orders[result.crossed - 1].copy()  # the buffer is drawn into again
                     self.epochs_done += result.crossed
-                self.rng.bit_generator.state = rng_states[result.crossed]
+                if result.crossed < len(self.next_orders):  # stopped early (diverged): replay the draws it used
+                    self.rng.bit_generator.state = drawn_from
+                    for _ in range(result.crossed):
+                        self.rng.shuffle(self.next_orders[0])
             self.next_orders = None
             done_this_call += result.steps
             if result.steps:
@@ -377,25 +381,29 @@ class Session:
             yield self._progress(curves, changes, train_acc, val_acc, weights, float(rate),
                                  result.steps / elapsed if elapsed > 0 else 0.0, measurements=measurements)
 
-    def _draw_ahead(self, n: int) -> list | None:
+    def _draw_ahead(self, n: int) -> dict | None:
         """Draw the shuffles of the epochs that a chunk of ``n`` steps begins (``self.next_orders``, (K, N)), for a
-        kernel that runs on across epoch boundaries; returns the RNG states after 0 … K draws (``None``: K = 0).
+        kernel that runs on across epoch boundaries; returns the RNG state before the draws (``None``: K = 0).
 
-        A small data set then trains in chunks of many epochs (the digits: 25–40 in 30 ms) instead of
-        paying a chunk's Python overhead at every epoch."""
+        A small data set then trains in chunks of many epochs (the digits: hundreds in 30 ms) instead of paying a
+        chunk's Python overhead at every epoch. Each shuffle is ``rng.shuffle`` of ``0 … N − 1`` in a buffer kept
+        between chunks, which is what ``rng.permutation(N)`` draws, without a new array per epoch."""
         N = len(self.order)
         B = self.batch_size
         left = math.ceil((N - self.position) / B)
         if n <= left:
             return None
         k = math.ceil((n - left) / math.ceil(N / B))
-        states = [self.rng.bit_generator.state]
-        orders = np.empty((k, N), np.int64)
+        if self._ahead is None or self._ahead.shape[0] < k or self._ahead.shape[1] != N:
+            self._ahead = np.empty((max(k, 2 * (0 if self._ahead is None else self._ahead.shape[0])), N), np.int64)
+            self._identity = np.arange(N, dtype=np.int64)
+        state = self.rng.bit_generator.state
+        orders = self._ahead[:k]
         for j in range(k):
-            orders[j] = self.rng.permutation(N)
-            states.append(self.rng.bit_generator.state)
+            orders[j] = self._identity
+            self.rng.shuffle(orders[j])
         self.next_orders = orders
-        return states
+        return state
 
     def _measurements(self, result, curves) -> tuple:
         """The chunk's live accuracy measurements (fixed steps: a resumed run measures where the original did),
