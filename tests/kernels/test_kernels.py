@@ -49,8 +49,9 @@ def test_cpu_kernel_matches_reference(shape, loss, reg):
 
 
 @pytest.mark.parametrize("loss", LOSSES)
-def test_cpu_gradient_matches_central_differences(loss):
-    X, y, W, b, pre = problem(6, 3, 11)
+@pytest.mark.parametrize("D", [11, 300])  # short rows (classes in lanes); long rows with pixels after the last chunk
+def test_cpu_gradient_matches_central_differences(loss, D):
+    X, y, W, b, pre = problem(6, 3, D)
     _, dW, _ = cpu.loss_and_grad(W, b, X, y, loss, 0.1, pre.mean, pre.scale)
     x = pre.apply(X)
     numeric = reference.numerical_gradient(lambda w: reference.loss_and_grad(w, b, x, y, loss, 0.1)[0], W.copy())
