@@ -328,7 +328,10 @@ def cmd_explain(args) -> int:
                          f"got {args.label}")
     if len(args.scores) < 2:
         raise UsageError("gdstudio explain: argument --scores: give at least two scores, one per class")
-    result = explain_scores(args.scores, args.label)
+    try:
+        result = explain_scores(args.scores, args.label)
+    except ConfigError as exc:  # its messages start with the argument's name
+        raise UsageError(f"gdstudio explain: --{exc}") from None
     if args.json:
         _print_json(result)
     else:
