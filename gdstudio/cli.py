@@ -7,9 +7,11 @@ Exit status (DESIGN.md §6): 0 success; 2 bad input (one line on stderr naming t
 from __future__ import annotations
 
 import argparse
+import decimal
 import json
 import math
 import os
+import re
 import sys
 import time
 import traceback
@@ -27,58 +29,90 @@ class UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A value such as -1e-3 is a negative number, not an unknown flag (argparse < 3.13 knows only -1 and -.5).
+        self._negative_number_matcher = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
+
     def error(self, message):  # one line, no usage block: the message names the flag
+        # Our flag types say "--lr must be ..." themselves: drop argparse's "argument --lr: " in front of it.
+        named = re.match(r"argument (\S+): (.*)", message, re.DOTALL)
+        if named and named.group(2).startswith(named.group(1) + " "):
+            message = named.group(2)
         raise UsageError(f"{self.prog}: {message}")
 
 
-def _flag_type(check, flag):
-    """An argparse type that validates with ``check`` and names ``flag`` in its message."""
+def _as_typed(text: str) -> str:
+    """A flag's value as the user typed it, in quotes when it is not even a number (``got nan``, ``got 'abc'``)."""
+    try:
+        float(text)
+    except ValueError:
+        return repr(text)
+    return text
+
+
+def _number_flag(flag: str, allowed: str, parse, accept):
+    """An argparse type: ``parse(text)`` where ``accept`` takes it, else one message naming ``flag`` once, what is
+    allowed and what was given: "--lr must be a finite number > 0, got nan"."""
 
     def convert(text):
         try:
-            return check(text)
-        except ConfigError as exc:
-            message, name = str(exc), check.__name__.removeprefix("check_")
-            raise argparse.ArgumentTypeError(message.removeprefix(name + " ")) from None
+            value = parse(text)
+        except (ValueError, ArithmeticError):
+            value = None
+        if value is None or not accept(value):
+            raise argparse.ArgumentTypeError(f"{flag} must be {allowed}, got {_as_typed(text)}")
+        return value
 
     convert.__name__ = flag
     return convert
 
 
+def _finite_float(text: str) -> float | None:
+    value = float(text)
+    return value if math.isfinite(value) else None
+
+
+def _whole(text: str) -> int | None:
+    """``text`` as an exact whole number (``1e3`` is 1000; ``1.5``, ``nan`` and ``inf`` are none)."""
+    value = decimal.Decimal(text.strip())
+    return int(value) if value.is_finite() and value == value.to_integral_value() else None
+
+
 def _positive_number(name):
-    def check(text):
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be a number, got {text!r}") from None
-        if not (value > 0 and math.isfinite(value)):
-            raise argparse.ArgumentTypeError(f"{name} must be > 0, got {text!r}")
-        return value
-
-    return check
+    return _number_flag(name, "a finite number > 0", _finite_float, lambda v: v > 0)
 
 
-def _whole_number(name, minimum):
-    def check(text):
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be a whole number, got {text!r}") from None
-        if not math.isfinite(value) or value != int(value) or value < minimum:
-            raise argparse.ArgumentTypeError(f"{name} must be a whole number >= {minimum}, got {text!r}")
-        return int(value)
-
-    return check
+def _number_between(name, low, high):
+    return _number_flag(name, f"a finite number from {low:g} to {high:g}", _finite_float, lambda v: low <= v <= high)
 
 
-def _score(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"score must be a number, got {text!r}") from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"score must be a finite number, got {text!r}")
-    return value
+def _whole_number(name, minimum, maximum=None, maximum_text=None):
+    allowed = (f"a whole number >= {minimum}" if maximum is None else
+               f"a whole number from {minimum} to {maximum_text or f'{maximum:,}'}")
+    return _number_flag(name, allowed, _whole, lambda v: v >= minimum and (maximum is None or v <= maximum))
+
+
+def _seed(name):
+    return _whole_number(name, 0, cfg.MAX_SEED, "2**63 - 1")
+
+
+_FLAG_TYPES = {cfg.check_lr: _positive_number, cfg.check_reg: lambda flag: _number_between(flag, *cfg.REG_RANGE),
+               cfg.check_batch_size: lambda flag: _whole_number(flag, 1, cfg.MAX_BATCH_SIZE)}
+
+
+def _flag_type(check, flag):
+    """The argparse type of a hyperparameter that ``check`` validates in :class:`TrainConfig`, naming ``flag``."""
+    flag_type = _FLAG_TYPES[check](flag)
+
+    def convert(text):
+        return check(flag_type(text))
+
+    convert.__name__ = flag
+    return convert
+
+
+_score = _number_flag("--scores", "a finite number", _finite_float, lambda v: True)
 
 
 def _add_training_flags(parser, defaults_note=" (default: the data set's)"):
@@ -97,7 +131,7 @@ def _add_training_flags(parser, defaults_note=" (default: the data set's)"):
     length.add_argument("--steps", type=_whole_number("--steps", 1), help="number of mini-batch steps")
     parser.add_argument("--budget", type=_whole_number("--budget", 1),
                         help="for the search strategies: mini-batch loss evaluations to spend")
-    parser.add_argument("--seed", type=_whole_number("--seed", 0), default=0, help="random seed (default: 0)")
+    parser.add_argument("--seed", type=_seed("--seed"), default=0, help="random seed (default: 0)")
     parser.add_argument("--backend", choices=cfg.BACKENDS, default="auto", help="compute backend (default: auto)")
     parser.add_argument("--strategy", choices=cfg.STRATEGIES, default="sgd", help="optimiser (default: sgd)")
     parser.add_argument("--init-scale", type=_positive_number("--init-scale"),
@@ -148,7 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
                            help="entries of W and b to sample (default: all when at most 1,000, else 100)")
     gradcheck.add_argument("--batch", type=_whole_number("--batch", 1), default=100,
                            help="training images the loss is measured on (default: 100)")
-    gradcheck.add_argument("--seed", type=_whole_number("--seed", 0), default=0, help="random seed (default: 0)")
+    gradcheck.add_argument("--seed", type=_seed("--seed"), default=0, help="random seed (default: 0)")
     gradcheck.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
     compare = commands.add_parser("compare", help="race random search, random local search and SGD")
@@ -160,7 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--reg", type=_flag_type(cfg.check_reg, "--reg"), help="L2 strength λ")
     compare.add_argument("--batch-size", type=_flag_type(cfg.check_batch_size, "--batch-size"),
                          help="mini-batch size (default: the data set's)")
-    compare.add_argument("--seed", type=_whole_number("--seed", 0), default=0, help="random seed (default: 0)")
+    compare.add_argument("--seed", type=_seed("--seed"), default=0, help="random seed (default: 0)")
     compare.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
     sweep = commands.add_parser("sweep", help="random search over log α × log λ on the validation split")
@@ -174,8 +208,9 @@ def build_parser() -> argparse.ArgumentParser:
                        "set's)")
     sweep.add_argument("--batch-size", type=_flag_type(cfg.check_batch_size, "--batch-size"),
                        help="mini-batch size (default: the data set's)")
-    sweep.add_argument("--workers", type=_whole_number("--workers", 1), help="processes (default: all cores)")
-    sweep.add_argument("--seed", type=_whole_number("--seed", 0), default=0, help="random seed (default: 0)")
+    sweep.add_argument("--workers", type=_whole_number("--workers", 1, cfg.MAX_SWEEP_WORKERS),
+                       help="processes (default: all cores)")
+    sweep.add_argument("--seed", type=_seed("--seed"), default=0, help="random seed (default: 0)")
     sweep.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
     datasets = commands.add_parser("datasets", help="list the data sets, or download one")
@@ -324,7 +359,7 @@ def cmd_explain(args) -> int:
     from gdstudio.engine.explain import explain_scores, explain_text
 
     if args.label >= len(args.scores):
-        raise UsageError(f"gdstudio explain: argument --label: must be a class index in 0..{len(args.scores) - 1}, "
+        raise UsageError(f"gdstudio explain: --label must be a class index from 0 to {len(args.scores) - 1}, "
                          f"got {args.label}")
     if len(args.scores) < 2:
         raise UsageError("gdstudio explain: argument --scores: give at least two scores, one per class")
