@@ -13,8 +13,10 @@ import math
 import os
 import re
 import sys
+import tempfile
 import time
 import traceback
+from pathlib import Path
 
 from gdstudio import __version__
 from gdstudio import config as cfg
@@ -255,22 +257,30 @@ def cmd_train(args) -> int:
     from gdstudio.engine.runs import save_run
     from gdstudio.engine.session import Session
 
+    from gdstudio.engine.resume import restore_session
+
     started = time.perf_counter()
     if args.resume:
-        session = _resumed_session(args)
+        run = _resumed_run(args)  # refused here, before anything is loaded or written, when there is nothing to do
         args.out = args.out or args.resume
+    if args.out:
+        _check_out_folder(args.out)  # before the data loads: a wrong --out costs no wait
+    if args.resume:
+        session = restore_session(run, data_path=args.data)
     else:
         config = cfg.TrainConfig(dataset=args.dataset, loss=args.loss, reg=args.reg, lr=args.lr,
                                  batch_size=args.batch_size, epochs=args.epochs, steps=args.steps, seed=args.seed,
                                  strategy=args.strategy, backend=args.backend, init_scale=args.init_scale,
                                  preprocess=args.preprocess, budget=args.budget, threads=args.threads)
         session = Session(config, data_path=args.data)
+    images, asked = len(session.dataset.y_train), session.batch_size
+    if asked > images and not session.step:
+        session.configure(batch_size=images)  # what each step takes: the summary and config.json say so
     c = session.config
-    if args.out:
-        _check_out_folder(args.out)
-    print(f"gdstudio: training {c.loss} on {c.dataset} ({len(session.dataset.y_train):,} train images, "
+    batch = f"batch {min(asked, images):,}" + (f" (all the training images; {asked:,} asked)" if asked > images else "")
+    print(f"gdstudio: training {c.loss} on {c.dataset} ({images:,} train images, "
           f"D = {session.dataset.num_features}, C = {session.dataset.num_classes}) with {c.strategy} on "
-          f"{session.backend.name}: α = {c.lr:g}, λ = {c.reg:g}, batch {c.batch_size}, preprocessing "
+          f"{session.backend.name}: α = {c.lr:g}, λ = {c.reg:g}, {batch}, preprocessing "
           f"{c.preprocess}", file=sys.stderr)
     if c.steps is not None:
         total, unit, measure = c.steps, "step", (lambda p: p.step)
@@ -324,9 +334,11 @@ RESUME_KEEPS = {"dataset": "digits", "data": None, "loss": "softmax", "reg": Non
                 "budget": None, "seed": 0, "backend": "auto", "strategy": "sgd", "init_scale": None, "preprocess": None}
 
 
-def _resumed_session(args):
-    """The session saved in ``args.resume``, with ``--epochs`` or ``--steps`` as the new total to reach."""
-    from gdstudio.engine.resume import restore_session
+def _resumed_run(args):
+    """The run saved in ``args.resume``, with ``--epochs`` or ``--steps`` as the new total to reach.
+
+    Refused (``UsageError``) when that total, or the run's own without either flag, is already reached: resuming
+    would do nothing, and the run folder is left as it is."""
     from gdstudio.engine.runs import load_run
 
     changed = [name for name, default in RESUME_KEEPS.items() if getattr(args, name) != default and name != "data"]
@@ -344,15 +356,52 @@ def _resumed_session(args):
         run.config = run.config.replace(steps=args.steps, budget=None)
     if args.threads is not None:
         run.config = run.config.replace(threads=args.threads)
-    return restore_session(run, data_path=args.data)
+    _check_resume_total(args, run)
+    return run
+
+
+def _check_resume_total(args, run) -> None:
+    """Refuse a resume whose total the run has already reached (it would train nothing and report "ok")."""
+    try:
+        step, evaluations = int(run.state["step"]), int(run.state["evaluations"])
+        epoch = (int(run.state["epochs_done"]) * len(run.order) + int(run.state["position"])) / len(run.order)
+    except (TypeError, ValueError, ZeroDivisionError):
+        return  # a damaged state: restoring the session names what is wrong with it
+    where = f"the run in {args.resume}"
+    if args.epochs is not None and epoch >= args.epochs - 1e-12:
+        raise UsageError(f"gdstudio train: --epochs {args.epochs:g} is the new total to reach, and {where} is "
+                         f"already at {epoch:.4g} epochs (step {step:,}): give more than {epoch:.4g}")
+    if args.steps is not None and step >= args.steps:
+        raise UsageError(f"gdstudio train: --steps {args.steps:,} is the new total to reach, and {where} is "
+                         f"already at step {step:,} ({epoch:.4g} epochs): give more than {step:,}")
+    c = run.config
+    if c.steps is not None:
+        reached, total = step >= c.steps, f"step {step:,} ({epoch:.4g} epochs)"
+    elif c.budget is not None:
+        reached, total = evaluations >= c.budget, f"{evaluations:,} loss evaluations (step {step:,})"
+    else:
+        reached, total = c.epochs is not None and epoch >= c.epochs - 1e-12, f"{epoch:.4g} epochs (step {step:,})"
+    if reached:
+        raise UsageError(f"gdstudio train: {where} has already reached its total, {total}: give --epochs or --steps, "
+                         "the new total, above that")
 
 
 def _check_out_folder(path) -> None:
-    if os.path.exists(path) and not os.path.isdir(path):
-        raise UsageError(f"gdstudio train: argument --out: {path} exists and is not a folder")
-    parent = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(parent):
-        raise UsageError(f"gdstudio train: argument --out: folder {parent} does not exist")
+    """Refuse an ``--out`` that cannot become a run folder, saying why: a file in the way, a missing folder, a
+    folder that cannot be written into."""
+    target = Path(path)
+    for part in (*reversed(target.parents), target):  # from the top: the first file on the way is the reason
+        if part.exists() and not part.is_dir():
+            raise UsageError(f"gdstudio train: argument --out: {part} is a file, not a folder")
+    if not target.parent.is_dir():
+        raise UsageError(f"gdstudio train: argument --out: folder {target.parent} does not exist")
+    where = target if target.is_dir() else target.parent
+    try:
+        with tempfile.TemporaryFile(dir=where):
+            pass
+    except OSError as exc:
+        raise UsageError(f"gdstudio train: argument --out: cannot write into {where} "
+                         f"({exc.strerror or type(exc).__name__})") from None
 
 
 def cmd_explain(args) -> int:
