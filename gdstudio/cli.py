@@ -324,7 +324,8 @@ def cmd_train(args) -> int:
     else:
         print(f"gdstudio: {last.status}: loss {summary['loss']:.4g}, accuracy train "
               f"{summary['train_accuracy']:.3f} / val {summary['val_accuracy']:.3f} / test "
-              f"{summary['test_accuracy']:.3f} after {session.step:,} steps in {seconds:.2f} s", file=sys.stderr)
+              f"{summary['test_accuracy']:.3f} after {session.step:,} step{'s' if session.step != 1 else ''} in "
+              f"{seconds:.2f} s", file=sys.stderr)
     if args.json:
         _print_json({k: _json_number(v) for k, v in summary.items()})
     return EXIT_DIVERGED if last.status == DIVERGED else EXIT_OK
@@ -395,6 +396,12 @@ def _check_out_folder(path) -> None:
             raise UsageError(f"gdstudio train: argument --out: {part} is a file, not a folder")
     if not target.parent.is_dir():
         raise UsageError(f"gdstudio train: argument --out: folder {target.parent} does not exist")
+    from gdstudio.engine.runs import FILES, is_run_folder
+
+    others = [name for name in FILES if (target / name).exists()] if target.is_dir() else []
+    if others and not is_run_folder(target):  # someone's own config.json: a save would write over it
+        raise UsageError(f"gdstudio train: argument --out: {target} holds a {others[0]} that is not a GD Studio "
+                         "run's; give a new or empty folder")
     where = target if target.is_dir() else target.parent
     try:
         with tempfile.TemporaryFile(dir=where):

@@ -231,6 +231,15 @@ def _load_weights(path: Path, config: TrainConfig) -> dict:
     return arrays
 
 
+def is_run_folder(folder) -> bool:
+    """Whether ``folder`` holds a GD Studio run's ``config.json``: a folder that a save may write over."""
+    try:
+        _load_json(_current(Path(folder), "config.json"))
+    except RunError:
+        return False
+    return True
+
+
 def load_metrics(path: Path) -> list[dict]:
     try:
         text = path.read_text(encoding="utf-8")

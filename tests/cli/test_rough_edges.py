@@ -368,3 +368,30 @@ def test_the_inspectors_typed_scores_show_the_same_steps(qtbot):
     text = view.steps_text.toPlainText()
     assert "max(0, 1000 − (−1000) + 1) = max(0, 2001) = 2001" in text
     assert "log(0)" not in text and "= −(−1000) + 1000 + log(1) = 2000" in text
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Other rough edges found on the way
+
+
+@pytest.mark.parametrize("name, content", [("config.json", '{"name": "my project"}\n'), ("metrics.csv", "a,b\n1,2\n")])
+def test_out_never_overwrites_files_that_are_not_a_runs(capsys, tmp_path, name, content):
+    folder = tmp_path / "project"
+    folder.mkdir()
+    (folder / name).write_text(content)
+    status, out, err = run_cli(capsys, "train", "--steps", "1", "--quiet", "--out", folder)
+    line = one_line(err)
+    assert status == 2 and line.count("--out") == 1 and name in line and str(folder) in line, line
+    assert [p.name for p in folder.iterdir()] == [name] and (folder / name).read_text() == content
+
+
+def test_out_may_overwrite_an_earlier_run(capsys, tmp_path):
+    assert main(["train", "--steps", "2", "--quiet", "--out", str(tmp_path / "run")]) == 0
+    status, out, err = run_cli(capsys, "train", "--steps", "3", "--quiet", "--json", "--out", tmp_path / "run")
+    assert status == 0 and json.loads((tmp_path / "run" / "config.json").read_text())["state"]["step"] == 3
+
+
+@pytest.mark.parametrize("steps, said", [("1", "after 1 step in"), ("2", "after 2 steps in")])
+def test_the_summary_counts_steps_in_words(capsys, steps, said):
+    status, _, err = run_cli(capsys, "train", "--steps", steps, "--quiet")
+    assert status == 0 and said in err
