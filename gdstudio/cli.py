@@ -76,9 +76,12 @@ def _finite_float(text: str) -> float | None:
 
 
 def _whole(text: str) -> int | None:
-    """``text`` as an exact whole number (``1e3`` is 1000; ``1.5``, ``nan`` and ``inf`` are none)."""
+    """``text`` as an exact whole number (``1e3`` is 1000; ``1.5``, ``nan`` and ``inf`` are none, and so is a number
+    of more than 100 digits, whose exact value would take minutes to write out: ``1e999999999``)."""
     value = decimal.Decimal(text.strip())
-    return int(value) if value.is_finite() and value == value.to_integral_value() else None
+    if not value.is_finite() or value.adjusted() > 100 or value != value.to_integral_value():
+        return None
+    return int(value)
 
 
 def _positive_number(name):

@@ -171,7 +171,7 @@ FLAGS = {  # (command, flag): (what is allowed, bad values)
     ("train", "--batch-size"): ("a whole number from 1 to 1,000,000", ["nan", "inf", "-1", "0", "1.5", "abc",
                                                                        "1e30"]),
     ("train", "--epochs"): (POSITIVE, ["nan", "inf", "-1", "0", "abc"]),
-    ("train", "--steps"): (WHOLE_1, ["nan", "inf", "-1", "0", "1.5", "abc"]),
+    ("train", "--steps"): (WHOLE_1, ["nan", "inf", "-1", "0", "1.5", "abc", "1e999999999"]),
     ("train", "--budget"): (WHOLE_1, ["nan", "inf", "-1", "0", "1.5", "abc"]),
     ("train", "--seed"): ("a whole number from 0 to 2**63 - 1", ["nan", "inf", "-1", "1.5", "abc", "1e30"]),
     ("train", "--init-scale"): (POSITIVE, ["nan", "inf", "-1", "0", "abc"]),
