@@ -7,12 +7,16 @@ Exit status (DESIGN.md §6): 0 success; 2 bad input (one line on stderr naming t
 from __future__ import annotations
 
 import argparse
+import decimal
 import json
 import math
 import os
+import re
 import sys
+import tempfile
 import time
 import traceback
+from pathlib import Path
 
 from gdstudio import __version__
 from gdstudio import config as cfg
@@ -27,58 +31,93 @@ class UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A value such as -1e-3 is a negative number, not an unknown flag (argparse < 3.13 knows only -1 and -.5).
+        self._negative_number_matcher = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
+
     def error(self, message):  # one line, no usage block: the message names the flag
+        # Our flag types say "--lr must be ..." themselves: drop argparse's "argument --lr: " in front of it.
+        named = re.match(r"argument (\S+): (.*)", message, re.DOTALL)
+        if named and named.group(2).startswith(named.group(1) + " "):
+            message = named.group(2)
         raise UsageError(f"{self.prog}: {message}")
 
 
-def _flag_type(check, flag):
-    """An argparse type that validates with ``check`` and names ``flag`` in its message."""
+def _as_typed(text: str) -> str:
+    """A flag's value as the user typed it, in quotes when it is not even a number (``got nan``, ``got 'abc'``)."""
+    try:
+        float(text)
+    except ValueError:
+        return repr(text)
+    return text
+
+
+def _number_flag(flag: str, allowed: str, parse, accept):
+    """An argparse type: ``parse(text)`` where ``accept`` takes it, else one message naming ``flag`` once, what is
+    allowed and what was given: "--lr must be a finite number > 0, got nan"."""
 
     def convert(text):
         try:
-            return check(text)
-        except ConfigError as exc:
-            message, name = str(exc), check.__name__.removeprefix("check_")
-            raise argparse.ArgumentTypeError(message.removeprefix(name + " ")) from None
+            value = parse(text)
+        except (ValueError, ArithmeticError):
+            value = None
+        if value is None or not accept(value):
+            raise argparse.ArgumentTypeError(f"{flag} must be {allowed}, got {_as_typed(text)}")
+        return value
 
     convert.__name__ = flag
     return convert
 
 
+def _finite_float(text: str) -> float | None:
+    value = float(text)
+    return value if math.isfinite(value) else None
+
+
+def _whole(text: str) -> int | None:
+    """``text`` as an exact whole number (``1e3`` is 1000; ``1.5``, ``nan`` and ``inf`` are none, and so is a number
+    of more than 100 digits, whose exact value would take minutes to write out: ``1e999999999``)."""
+    value = decimal.Decimal(text.strip())
+    if not value.is_finite() or value.adjusted() > 100 or value != value.to_integral_value():
+        return None
+    return int(value)
+
+
 def _positive_number(name):
-    def check(text):
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be a number, got {text!r}") from None
-        if not (value > 0 and math.isfinite(value)):
-            raise argparse.ArgumentTypeError(f"{name} must be > 0, got {text!r}")
-        return value
-
-    return check
+    return _number_flag(name, "a finite number > 0", _finite_float, lambda v: v > 0)
 
 
-def _whole_number(name, minimum):
-    def check(text):
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be a whole number, got {text!r}") from None
-        if not math.isfinite(value) or value != int(value) or value < minimum:
-            raise argparse.ArgumentTypeError(f"{name} must be a whole number >= {minimum}, got {text!r}")
-        return int(value)
-
-    return check
+def _number_between(name, low, high):
+    return _number_flag(name, f"a finite number from {low:g} to {high:g}", _finite_float, lambda v: low <= v <= high)
 
 
-def _score(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"score must be a number, got {text!r}") from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"score must be a finite number, got {text!r}")
-    return value
+def _whole_number(name, minimum, maximum=None, maximum_text=None):
+    allowed = (f"a whole number >= {minimum}" if maximum is None else
+               f"a whole number from {minimum} to {maximum_text or f'{maximum:,}'}")
+    return _number_flag(name, allowed, _whole, lambda v: v >= minimum and (maximum is None or v <= maximum))
+
+
+def _seed(name):
+    return _whole_number(name, 0, cfg.MAX_SEED, "2**63 - 1")
+
+
+_FLAG_TYPES = {cfg.check_lr: _positive_number, cfg.check_reg: lambda flag: _number_between(flag, *cfg.REG_RANGE),
+               cfg.check_batch_size: lambda flag: _whole_number(flag, 1, cfg.MAX_BATCH_SIZE)}
+
+
+def _flag_type(check, flag):
+    """The argparse type of a hyperparameter that ``check`` validates in :class:`TrainConfig`, naming ``flag``."""
+    flag_type = _FLAG_TYPES[check](flag)
+
+    def convert(text):
+        return check(flag_type(text))
+
+    convert.__name__ = flag
+    return convert
+
+
+_score = _number_flag("--scores", "a finite number", _finite_float, lambda v: True)
 
 
 def _add_training_flags(parser, defaults_note=" (default: the data set's)"):
@@ -97,7 +136,7 @@ def _add_training_flags(parser, defaults_note=" (default: the data set's)"):
     length.add_argument("--steps", type=_whole_number("--steps", 1), help="number of mini-batch steps")
     parser.add_argument("--budget", type=_whole_number("--budget", 1),
                         help="for the search strategies: mini-batch loss evaluations to spend")
-    parser.add_argument("--seed", type=_whole_number("--seed", 0), default=0, help="random seed (default: 0)")
+    parser.add_argument("--seed", type=_seed("--seed"), default=0, help="random seed (default: 0)")
     parser.add_argument("--backend", choices=cfg.BACKENDS, default="auto", help="compute backend (default: auto)")
     parser.add_argument("--strategy", choices=cfg.STRATEGIES, default="sgd", help="optimiser (default: sgd)")
     parser.add_argument("--init-scale", type=_positive_number("--init-scale"),
@@ -148,7 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
                            help="entries of W and b to sample (default: all when at most 1,000, else 100)")
     gradcheck.add_argument("--batch", type=_whole_number("--batch", 1), default=100,
                            help="training images the loss is measured on (default: 100)")
-    gradcheck.add_argument("--seed", type=_whole_number("--seed", 0), default=0, help="random seed (default: 0)")
+    gradcheck.add_argument("--seed", type=_seed("--seed"), default=0, help="random seed (default: 0)")
     gradcheck.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
     compare = commands.add_parser("compare", help="race random search, random local search and SGD")
@@ -160,7 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--reg", type=_flag_type(cfg.check_reg, "--reg"), help="L2 strength λ")
     compare.add_argument("--batch-size", type=_flag_type(cfg.check_batch_size, "--batch-size"),
                          help="mini-batch size (default: the data set's)")
-    compare.add_argument("--seed", type=_whole_number("--seed", 0), default=0, help="random seed (default: 0)")
+    compare.add_argument("--seed", type=_seed("--seed"), default=0, help="random seed (default: 0)")
     compare.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
     sweep = commands.add_parser("sweep", help="random search over log α × log λ on the validation split")
@@ -174,8 +213,9 @@ def build_parser() -> argparse.ArgumentParser:
                        "set's)")
     sweep.add_argument("--batch-size", type=_flag_type(cfg.check_batch_size, "--batch-size"),
                        help="mini-batch size (default: the data set's)")
-    sweep.add_argument("--workers", type=_whole_number("--workers", 1), help="processes (default: all cores)")
-    sweep.add_argument("--seed", type=_whole_number("--seed", 0), default=0, help="random seed (default: 0)")
+    sweep.add_argument("--workers", type=_whole_number("--workers", 1, cfg.MAX_SWEEP_WORKERS),
+                       help="processes (default: all cores)")
+    sweep.add_argument("--seed", type=_seed("--seed"), default=0, help="random seed (default: 0)")
     sweep.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
     datasets = commands.add_parser("datasets", help="list the data sets, or download one")
@@ -220,22 +260,30 @@ def cmd_train(args) -> int:
     from gdstudio.engine.runs import save_run
     from gdstudio.engine.session import Session
 
+    from gdstudio.engine.resume import restore_session
+
     started = time.perf_counter()
     if args.resume:
-        session = _resumed_session(args)
+        run = _resumed_run(args)  # refused here, before anything is loaded or written, when there is nothing to do
         args.out = args.out or args.resume
+    if args.out:
+        _check_out_folder(args.out)  # before the data loads: a wrong --out costs no wait
+    if args.resume:
+        session = restore_session(run, data_path=args.data)
     else:
         config = cfg.TrainConfig(dataset=args.dataset, loss=args.loss, reg=args.reg, lr=args.lr,
                                  batch_size=args.batch_size, epochs=args.epochs, steps=args.steps, seed=args.seed,
                                  strategy=args.strategy, backend=args.backend, init_scale=args.init_scale,
                                  preprocess=args.preprocess, budget=args.budget, threads=args.threads)
         session = Session(config, data_path=args.data)
+    images, asked = len(session.dataset.y_train), session.batch_size
+    if asked > images and not session.step:
+        session.configure(batch_size=images)  # what each step takes: the summary and config.json say so
     c = session.config
-    if args.out:
-        _check_out_folder(args.out)
-    print(f"gdstudio: training {c.loss} on {c.dataset} ({len(session.dataset.y_train):,} train images, "
+    batch = f"batch {min(asked, images):,}" + (f" (all the training images; {asked:,} asked)" if asked > images else "")
+    print(f"gdstudio: training {c.loss} on {c.dataset} ({images:,} train images, "
           f"D = {session.dataset.num_features}, C = {session.dataset.num_classes}) with {c.strategy} on "
-          f"{session.backend.name}: α = {c.lr:g}, λ = {c.reg:g}, batch {c.batch_size}, preprocessing "
+          f"{session.backend.name}: α = {c.lr:g}, λ = {c.reg:g}, {batch}, preprocessing "
           f"{c.preprocess}", file=sys.stderr)
     if c.steps is not None:
         total, unit, measure = c.steps, "step", (lambda p: p.step)
@@ -279,7 +327,8 @@ def cmd_train(args) -> int:
     else:
         print(f"gdstudio: {last.status}: loss {summary['loss']:.4g}, accuracy train "
               f"{summary['train_accuracy']:.3f} / val {summary['val_accuracy']:.3f} / test "
-              f"{summary['test_accuracy']:.3f} after {session.step:,} steps in {seconds:.2f} s", file=sys.stderr)
+              f"{summary['test_accuracy']:.3f} after {session.step:,} step{'s' if session.step != 1 else ''} in "
+              f"{seconds:.2f} s", file=sys.stderr)
     if args.json:
         _print_json({k: _json_number(v) for k, v in summary.items()})
     return EXIT_DIVERGED if last.status == DIVERGED else EXIT_OK
@@ -289,9 +338,11 @@ RESUME_KEEPS = {"dataset": "digits", "data": None, "loss": "softmax", "reg": Non
                 "budget": None, "seed": 0, "backend": "auto", "strategy": "sgd", "init_scale": None, "preprocess": None}
 
 
-def _resumed_session(args):
-    """The session saved in ``args.resume``, with ``--epochs`` or ``--steps`` as the new total to reach."""
-    from gdstudio.engine.resume import restore_session
+def _resumed_run(args):
+    """The run saved in ``args.resume``, with ``--epochs`` or ``--steps`` as the new total to reach.
+
+    Refused (``UsageError``) when that total, or the run's own without either flag, is already reached: resuming
+    would do nothing, and the run folder is left as it is."""
     from gdstudio.engine.runs import load_run
 
     changed = [name for name, default in RESUME_KEEPS.items() if getattr(args, name) != default and name != "data"]
@@ -309,26 +360,72 @@ def _resumed_session(args):
         run.config = run.config.replace(steps=args.steps, budget=None)
     if args.threads is not None:
         run.config = run.config.replace(threads=args.threads)
-    return restore_session(run, data_path=args.data)
+    _check_resume_total(args, run)
+    return run
+
+
+def _check_resume_total(args, run) -> None:
+    """Refuse a resume whose total the run has already reached (it would train nothing and report "ok")."""
+    try:
+        step, evaluations = int(run.state["step"]), int(run.state["evaluations"])
+        epoch = (int(run.state["epochs_done"]) * len(run.order) + int(run.state["position"])) / len(run.order)
+    except (TypeError, ValueError, ZeroDivisionError):
+        return  # a damaged state: restoring the session names what is wrong with it
+    where = f"the run in {args.resume}"
+    if args.epochs is not None and epoch >= args.epochs - 1e-12:
+        raise UsageError(f"gdstudio train: --epochs {args.epochs:g} is the new total to reach, and {where} is "
+                         f"already at {epoch:.4g} epochs (step {step:,}): give more than {epoch:.4g}")
+    if args.steps is not None and step >= args.steps:
+        raise UsageError(f"gdstudio train: --steps {args.steps:,} is the new total to reach, and {where} is "
+                         f"already at step {step:,} ({epoch:.4g} epochs): give more than {step:,}")
+    c = run.config
+    if c.steps is not None:
+        reached, total = step >= c.steps, f"step {step:,} ({epoch:.4g} epochs)"
+    elif c.budget is not None:
+        reached, total = evaluations >= c.budget, f"{evaluations:,} loss evaluations (step {step:,})"
+    else:
+        reached, total = c.epochs is not None and epoch >= c.epochs - 1e-12, f"{epoch:.4g} epochs (step {step:,})"
+    if reached:
+        raise UsageError(f"gdstudio train: {where} has already reached its total, {total}: give --epochs or --steps, "
+                         "the new total, above that")
 
 
 def _check_out_folder(path) -> None:
-    if os.path.exists(path) and not os.path.isdir(path):
-        raise UsageError(f"gdstudio train: argument --out: {path} exists and is not a folder")
-    parent = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(parent):
-        raise UsageError(f"gdstudio train: argument --out: folder {parent} does not exist")
+    """Refuse an ``--out`` that cannot become a run folder, saying why: a file in the way, a missing folder, a
+    folder that cannot be written into."""
+    target = Path(path)
+    for part in (*reversed(target.parents), target):  # from the top: the first file on the way is the reason
+        if part.exists() and not part.is_dir():
+            raise UsageError(f"gdstudio train: argument --out: {part} is a file, not a folder")
+    if not target.parent.is_dir():
+        raise UsageError(f"gdstudio train: argument --out: folder {target.parent} does not exist")
+    from gdstudio.engine.runs import FILES, is_run_folder
+
+    others = [name for name in FILES if (target / name).exists()] if target.is_dir() else []
+    if others and not is_run_folder(target):  # someone's own config.json: a save would write over it
+        raise UsageError(f"gdstudio train: argument --out: {target} holds a {others[0]} that is not a GD Studio "
+                         "run's; give a new or empty folder")
+    where = target if target.is_dir() else target.parent
+    try:
+        with tempfile.TemporaryFile(dir=where):
+            pass
+    except OSError as exc:
+        raise UsageError(f"gdstudio train: argument --out: cannot write into {where} "
+                         f"({exc.strerror or type(exc).__name__})") from None
 
 
 def cmd_explain(args) -> int:
     from gdstudio.engine.explain import explain_scores, explain_text
 
     if args.label >= len(args.scores):
-        raise UsageError(f"gdstudio explain: argument --label: must be a class index in 0..{len(args.scores) - 1}, "
+        raise UsageError(f"gdstudio explain: --label must be a class index from 0 to {len(args.scores) - 1}, "
                          f"got {args.label}")
     if len(args.scores) < 2:
         raise UsageError("gdstudio explain: argument --scores: give at least two scores, one per class")
-    result = explain_scores(args.scores, args.label)
+    try:
+        result = explain_scores(args.scores, args.label)
+    except ConfigError as exc:  # its messages start with the argument's name
+        raise UsageError(f"gdstudio explain: --{exc}") from None
     if args.json:
         _print_json(result)
     else:

@@ -88,6 +88,9 @@ CPU_WIDE_VECTORS = True
 """Compile the Numba CPU kernels with 512-bit vectors where the CPU has AVX-512 (see ``kernels/cpu.py``)."""
 REG_RANGE = (0.0, 1e8)
 MAX_BATCH_SIZE = 1_000_000
+MAX_SEED = 2**63 - 1
+MAX_SWEEP_WORKERS = 1024
+"""``gdstudio sweep --workers`` at most (more processes than this only queue for the cores)."""
 DOWNLOAD_TIMEOUT_S = 30.0
 DOWNLOAD_CHUNK_BYTES = 1 << 16
 MAX_ARCHIVE_MEMBER_BYTES = 512 * 1024 * 1024
@@ -103,10 +106,7 @@ def _require_number(name: str, value: Any) -> float:
             value = float(value)
         except (TypeError, ValueError):
             raise ConfigError(f"{name} must be a number, got {value!r}") from None
-    value = float(value)
-    if math.isnan(value):
-        raise ConfigError(f"{name} must be a number, got nan")
-    return value
+    return float(value)  # nan is a number here: each range check refuses it, saying what is allowed
 
 
 def _require_int(name: str, value: Any) -> int:
@@ -196,7 +196,7 @@ class TrainConfig:
         if self.epochs is not None:
             epochs = _require_number("epochs", self.epochs)
             if not (epochs > 0 and math.isfinite(epochs)):
-                raise ConfigError(f"epochs must be > 0, got {self.epochs!r}")
+                raise ConfigError(f"epochs must be a finite number > 0, got {self.epochs!r}")
             set_(self, "epochs", epochs)
         if self.steps is not None:
             steps = _require_int("steps", self.steps)
@@ -209,7 +209,7 @@ class TrainConfig:
                 raise ConfigError(f"budget must be > 0, got {self.budget!r}")
             set_(self, "budget", budget)
         seed = _require_int("seed", self.seed)
-        if not 0 <= seed < 2**63:
+        if not 0 <= seed <= MAX_SEED:
             raise ConfigError(f"seed must be between 0 and 2**63 - 1, got {seed}")
         set_(self, "seed", seed)
         if self.init_scale is not None:
