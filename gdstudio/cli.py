@@ -364,17 +364,6 @@ def _trained_numpy_session(args):
     return session
 
 
-def _seconds(value: float) -> str:
-    """A duration as a person reads it: µs, ms, s, min or h."""
-    if value < 1e-3:
-        return f"{value * 1e6:.0f} µs"
-    if value < 1:
-        return f"{value * 1e3:.3g} ms"
-    if value < 120:
-        return f"{value:.3g} s"
-    return f"{value / 60:.3g} min" if value < 7200 else f"{value / 3600:.3g} h"
-
-
 def cmd_gradcheck(args) -> int:
     from gdstudio.engine.gradcheck import gradient_check, h_sweep, session_batch, time_gradients
 
@@ -411,13 +400,15 @@ def cmd_gradcheck(args) -> int:
 
 
 def _print_timing(timing) -> None:
+    from gdstudio.engine.gradcheck import format_seconds
+
     how = "measured" if timing.measured else f"extrapolated from {timing.timed_entries:,} entries"
     print(f"time, float64, {timing.batch} images: numerical gradient ({timing.method}) of all {timing.entries:,} "
-          f"entries = {timing.evaluations:,} loss evaluations: {_seconds(timing.numerical_seconds)} ({how}); "
-          f"analytic gradient: {_seconds(timing.analytic_seconds)}; {timing.ratio:,.0f}× slower")
+          f"entries = {timing.evaluations:,} loss evaluations: {format_seconds(timing.numerical_seconds)} ({how}); "
+          f"analytic gradient: {format_seconds(timing.analytic_seconds)}; {timing.ratio:,.0f}× slower")
     print(f"for CIFAR-10's W (10 × 3,072 + 10 = {timing.cifar10_entries:,} entries, extrapolated from one loss "
-          f"evaluation timed at that size): numerical {_seconds(timing.cifar10_numerical_seconds)}, analytic "
-          f"{_seconds(timing.cifar10_analytic_seconds)}; {timing.cifar10_ratio:,.0f}× slower")
+          f"evaluation timed at that size): numerical {format_seconds(timing.cifar10_numerical_seconds)}, analytic "
+          f"{format_seconds(timing.cifar10_analytic_seconds)}; {timing.cifar10_ratio:,.0f}× slower")
 
 
 def _print_sweep(sweep) -> None:

@@ -344,6 +344,17 @@ class GradientTiming:
                             "numerical_seconds": self.cifar10_numerical_seconds, "ratio": self.cifar10_ratio}}
 
 
+def format_seconds(value: float) -> str:
+    """A duration as a person reads it: µs, ms, s, min or h."""
+    if value < 1e-3:
+        return f"{value * 1e6:.0f} µs"
+    if value < 1:
+        return f"{value * 1e3:.3g} ms"
+    if value < 120:
+        return f"{value:.3g} s"
+    return f"{value / 60:.3g} min" if value < 7200 else f"{value / 3600:.3g} h"
+
+
 def loss_evaluations(method: str, entries: int) -> int:
     return LOSS_EVALUATIONS[method] * entries + (1 if method == "forward" else 0)
 
