@@ -19,7 +19,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QGridLayout, QHeaderView, QLabel, QPushButton,
-                               QSpinBox, QSplitter, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
+                               QSizePolicy, QSpinBox, QSplitter, QTableWidget, QTableWidgetItem, QTabWidget,
+                               QVBoxLayout, QWidget)
 
 from gdstudio.config import GRADCHECK_GOOD, GRADCHECK_WRONG
 from gdstudio.engine.gradcheck import (ALL_ENTRIES_UP_TO, SWEEP_ENTRIES, GradCheck, GradientTiming, HSweep,
@@ -219,6 +220,11 @@ class GradcheckView(InspectionView):
         splitter.addWidget(self.plot_tabs)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 1)
+        # The splitter shares what the dock has: the table's and plots' own size hints would make the view taller
+        # than a 1280×720 dock, with the plots below its edge.
+        splitter.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Ignored)
+        self.table.setMinimumHeight(90)
+        self.splitter = splitter
         layout = QVBoxLayout(self.content)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(bar)
@@ -332,7 +338,9 @@ class GradcheckView(InspectionView):
             return
         self.sweep = sweep
         self._show_sweep(sweep, seconds, step)
-        self.plot_tabs.setCurrentWidget(self.sweep_page)  # what the person asked to see
+        self.plot_tabs.setCurrentWidget(self.sweep_page)  # what the person asked to see, given room
+        total = sum(self.splitter.sizes())
+        self.splitter.setSizes([total // 3, total - total // 3])
 
     @Slot(object)
     def _on_check_failed(self, news) -> None:

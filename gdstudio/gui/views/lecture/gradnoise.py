@@ -22,7 +22,7 @@ import time
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Slot
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QSpinBox, QVBoxLayout, QWidget
 
 from gdstudio.data.dataset import Preprocess
 from gdstudio.engine.gradnoise import DEFAULT_DRAWS, VIEW_BATCH_SIZES, GradientNoise, gradient_noise
@@ -42,6 +42,18 @@ SPREAD_COLOUR = (31, 119, 180)
 LAW_COLOUR = (127, 127, 127)
 COSINE_COLOUR = (44, 160, 44)
 CURRENT_COLOUR = (255, 127, 14)
+
+
+def log_ticks(low: float, high: float) -> list[tuple[float, str]]:
+    """Ticks 1, 2, 5 × 10^k from ``low`` to ``high`` for a log axis (at log10 positions): a few plain numbers
+    rather than pyqtgraph's crowded minor labels in a short plot."""
+    ticks = []
+    for power in range(math.floor(math.log10(low)) - 1, math.ceil(math.log10(high)) + 1):
+        for mantissa in (1, 2, 5):
+            value = mantissa * 10.0 ** power
+            if low / 1.3 <= value <= high * 1.3:
+                ticks.append((math.log10(value), f"{value:g}"))
+    return ticks
 
 
 class GradientNoiseView(LectureView):
@@ -80,7 +92,7 @@ class GradientNoiseView(LectureView):
         self.cloud_plot = pg.PlotWidget()
         self.cloud_plot.setObjectName("gradientNoiseCloudPlot")
         self.cloud_plot.setLabel("bottom", "along ĝ (the full gradient)")
-        self.cloud_plot.setLabel("left", "along a random ⊥ direction")
+        self.cloud_plot.setLabel("left", "random ⊥ ĝ")
         self.cloud_plot.showGrid(x=True, y=True, alpha=0.2)
         self.cloud_plot.setAspectLocked(True)  # lengths along both axes compare truly
         for name in ("bottom", "left"):
@@ -101,7 +113,8 @@ class GradientNoiseView(LectureView):
         self.spread_plot.setObjectName("gradientNoiseSpreadPlot")
         self.spread_plot.setLogMode(x=True, y=True)
         self.spread_plot.setLabel("bottom", "batch size B")
-        self.spread_plot.setLabel("left", "RMS ‖g_B − g‖ / ‖g‖")
+        self.spread_plot.setLabel("left", "spread")
+        self.spread_plot.setTitle("spread = RMS ‖g_B − g‖ / ‖g‖", size="9pt")
         self.spread_plot.showGrid(x=True, y=True, alpha=0.2)
         for name in ("bottom", "left"):
             self.spread_plot.getAxis(name).enableAutoSIPrefix(False)
@@ -119,7 +132,7 @@ class GradientNoiseView(LectureView):
         self.cosine_plot.setObjectName("gradientNoiseCosinePlot")
         self.cosine_plot.setLogMode(x=True, y=False)
         self.cosine_plot.setLabel("bottom", "batch size B")
-        self.cosine_plot.setLabel("left", "mean cosine")
+        self.cosine_plot.setLabel("left", "mean cos")
         self.cosine_plot.showGrid(x=True, y=True, alpha=0.2)
         self.cosine_plot.getAxis("bottom").enableAutoSIPrefix(False)
         self.cosine_plot.setYRange(0.0, 1.0, padding=0.05)
@@ -147,14 +160,15 @@ class GradientNoiseView(LectureView):
         column.setContentsMargins(0, 0, 0, 0)
         column.addWidget(self.spread_plot, 3)
         column.addWidget(self.cosine_plot, 2)
-        self.cosine_plot.setTitle("mean cos(g_B, g)", size="9pt")
         plots = ReflowingSplitter(SIDE_BY_SIDE_WIDTH)  # one above the other in a narrow dock
         plots.addWidget(self.cloud_plot)
         plots.addWidget(curves)
         plots.setSizes([500, 500])
-        for plot in (self.cloud_plot, self.spread_plot):
-            plot.setMinimumHeight(170)
-        self.cosine_plot.setMinimumHeight(120)
+        # The plots share what the dock has: their own size hints (tall, from their scenes) would make the view
+        # taller than a 1280×720 dock, and only the cloud would be seen without scrolling.
+        for plot, least in ((self.cloud_plot, 150), (self.spread_plot, 160), (self.cosine_plot, 130)):
+            plot.setMinimumHeight(least)
+            plot.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Ignored)
         form = QHBoxLayout()
         form.addWidget(self.draws_spin)
         form.addStretch(1)
@@ -178,8 +192,8 @@ class GradientNoiseView(LectureView):
             line.hide()
         self.summary_label.setText("")
         if self.dataset is not None:
-            self.status_label.setText(f"K mini-batches of each size B, drawn with replacement from the "
-                                      f"{info.sizes[0]:,} training images, against the gradient g on all of them.")
+            self.status_label.setText(f"K mini-batches of each size B (drawn with replacement) against the "
+                                      f"gradient g on all {info.sizes[0]:,} training images.")
 
     def on_progress(self, batch) -> None:
         super().on_progress(batch)
@@ -245,6 +259,7 @@ class GradientNoiseView(LectureView):
         # the 1/√B law through the points (least squares in log space: spread·√B is what should stay put)
         level = float(np.exp(np.mean(np.log(spreads * np.sqrt(sizes)))))
         self.law_curve.setData(sizes, level / np.sqrt(sizes))
+        self.spread_plot.getAxis("left").setTicks([log_ticks(spreads.min(), spreads.max()), []])
         cosines = [row.mean_cosine for row in rows]
         self.cosine_curve.setData(sizes, cosines)
         self.cosine_plot.setYRange(min(0.0, min(cosines)), 1.0, padding=0.05)  # one SVM image may point uphill
@@ -261,8 +276,8 @@ class GradientNoiseView(LectureView):
         first, last = rows[VIEW_BATCH_SIZES[0]], rows[VIEW_BATCH_SIZES[-1]]
         self.summary_label.setText(
             f"‖g‖ = {result.full_gradient_norm:.3g} ({loss}). At the current B = {current.batch_size}: spread "
-            f"{current.spread:.3g}, mean cosine {current.mean_cosine:.2f}, and the mean of the {current.draws} draws "
-            f"misses g by {current.bias:.2g}·‖g‖ (≈ spread / √K = {current.spread / math.sqrt(current.draws):.2g}: "
-            f"unbiased, only noise). From B = {first.batch_size} to {last.batch_size} the spread falls "
-            f"{first.spread / last.spread:.1f}× (√{last.batch_size} = {math.sqrt(last.batch_size):g}). Computed in "
-            f"{seconds:.2f} s; redrawn at most every {1.0 / self.refresh_hz:.1f} s while training.")
+            f"{current.spread:.3g}, mean cosine {current.mean_cosine:.2f}; the mean of the {current.draws} draws "
+            f"misses g by {current.bias:.2g}·‖g‖ ≈ spread / √K: unbiased, only noise. B = {first.batch_size} → "
+            f"{last.batch_size}: spread ÷ {first.spread / last.spread:.1f} (√{last.batch_size} = "
+            f"{math.sqrt(last.batch_size):g}). Job {seconds:.2f} s, redrawn at most every "
+            f"{1.0 / self.refresh_hz:.1f} s.")
