@@ -114,12 +114,11 @@ class GradientNoiseView(LectureView):
         self.spread_plot.setLogMode(x=True, y=True)
         self.spread_plot.setLabel("bottom", "batch size B")
         self.spread_plot.setLabel("left", "spread")
-        self.spread_plot.setTitle("spread = RMS ‖g_B − g‖ / ‖g‖", size="9pt")
+        # no legend (in a short plot it would cover the curve): the title names the curves
+        self.spread_plot.setTitle("spread = RMS ‖g_B − g‖ / ‖g‖; dashed: ∝ 1/√B", size="9pt")
         self.spread_plot.showGrid(x=True, y=True, alpha=0.2)
         for name in ("bottom", "left"):
             self.spread_plot.getAxis(name).enableAutoSIPrefix(False)
-        legend = self.spread_plot.addLegend(offset=(-10, 10))
-        legend.setBrush(pg.mkBrush(255, 255, 255, 200))
         self.spread_curve = self.spread_plot.plot([], [], pen=pg.mkPen(SPREAD_COLOUR, width=2), symbol="o",
                                                   symbolSize=7, symbolBrush=SPREAD_COLOUR, symbolPen=None,
                                                   name="spread")
