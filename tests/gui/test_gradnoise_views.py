@@ -174,3 +174,29 @@ def test_gradient_check_forward_against_centred_sweep_and_time(qtbot, window):
     assert f_error[0] - f_error[4] == pytest.approx(2, abs=0.3)  # two decades of h: forward falls 100×
     assert c_error[0] - c_error[4] == pytest.approx(4, abs=0.3)  # centred 10,000×
     assert "Lowest:" in visible_text(find(view, QLabel, "gradcheckSweepSummary"))
+
+
+def test_a_result_of_the_previous_session_is_not_drawn(qtbot):
+    """A job still running when another session is loaded (Reset, another data set) must not draw its cloud."""
+    from gdstudio.config import TrainConfig
+    from gdstudio.engine.gradnoise import full_gradient
+    from gdstudio.engine.session import Session
+    from gdstudio.gui.views.lecture import GradientNoiseView
+    from gdstudio.gui.worker import session_info
+
+    digits = Session(TrainConfig(dataset="digits", steps=5))
+    toy = Session(TrainConfig(dataset="toy2d", steps=5))
+    view = GradientNoiseView()
+    qtbot.addWidget(view)
+    view.resize(900, 700)
+    view.on_loaded(session_info(digits, "new"))
+    view.show()
+    qtbot.waitUntil(lambda: view.job_running("noise"), timeout=WAIT_MS)
+    view.on_loaded(session_info(toy, "new"))
+    qtbot.waitUntil(lambda: view.result is not None, timeout=JOB_MS)
+    W, b = toy.weights()
+    g = full_gradient(W, b, toy.dataset.X_train, toy.dataset.y_train, toy.loss, toy.reg, toy.preprocess)
+    drawn_g = curve_data(named_curve(find(view, pg.PlotWidget, "gradientNoiseCloudPlot"), "full gradient g"))[0][0]
+    assert drawn_g == pytest.approx(np.linalg.norm(g), rel=1e-6)  # the toy's g, not the digits' one
+    assert "on all" in visible_text(find(view, QLabel, "gradientNoiseViewStatus"))
+    view.shutdown()

@@ -77,6 +77,7 @@ class GradientNoiseView(LectureView):
         self.seconds: float | None = None
         self.batch_size: int | None = None
         self._draw_seed = 0
+        self._generation = 0  # which session a job's result belongs to
 
         self.draws_spin = QSpinBox()
         self.draws_spin.setObjectName("gradientNoiseDrawsSpin")
@@ -180,6 +181,8 @@ class GradientNoiseView(LectureView):
     # fed by the window ----------------------------------------------------------------------------------------------
     def on_loaded(self, info) -> None:
         super().on_loaded(info)
+        self._generation += 1  # a job still running belongs to the old session: its result is dropped
+        self.cancel_job("noise")
         self.result = None
         self.seconds = None
         self.refresh_hz = MAX_REFRESH_HZ
@@ -215,14 +218,19 @@ class GradientNoiseView(LectureView):
         draws = int(self.draws_spin.value())
         seed = self._draw_seed  # fresh draws each time, the same for the same refresh count
         self._draw_seed += 1
+        generation = self._generation
 
         def work(job):
             started = time.perf_counter()
             result = gradient_noise(W, b, X, y, loss, reg, batch_sizes=VIEW_BATCH_SIZES, draws=draws, seed=seed,
                                     preprocess=preprocess, cloud_batch_size=batch_size, check=job.check)
-            return result, time.perf_counter() - started, loss
+            return generation, result, time.perf_counter() - started, loss
 
-        self.start_job("noise", work, succeeded=self._on_computed)
+        self.start_job("noise", work, succeeded=self._on_computed, stopped=self._on_cancelled)
+
+    @Slot()
+    def _on_cancelled(self) -> None:
+        """A job stops only when a new session replaced its own: the status already speaks of the new one."""
 
     @Slot(int)
     def _on_draws_changed(self, _value: int) -> None:
@@ -230,7 +238,9 @@ class GradientNoiseView(LectureView):
 
     @Slot(object)
     def _on_computed(self, outcome) -> None:
-        result, seconds, loss = outcome
+        generation, result, seconds, loss = outcome
+        if generation != self._generation:
+            return
         self.result = result
         self.seconds = seconds
         self.refresh_hz = min(MAX_REFRESH_HZ, COST_SHARE / max(seconds, 1e-3))
