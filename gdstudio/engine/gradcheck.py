@@ -359,24 +359,29 @@ def loss_evaluations(method: str, entries: int) -> int:
     return LOSS_EVALUATIONS[method] * entries + (1 if method == "forward" else 0)
 
 
-def _seconds_per_call(function, least_s: float = 0.02, most: int = 1000) -> float:
-    """The best of three timings of ``function()``, each over enough calls to last about ``least_s``."""
-    calls = 1
-    while True:
-        started = time.perf_counter()
-        for _ in range(calls):
-            function()
-        elapsed = time.perf_counter() - started
-        if elapsed >= least_s or calls >= most:
-            break
-        calls = min(most, calls * 4)
-    timings = [elapsed / calls]
-    for _ in range(2):
-        started = time.perf_counter()
-        for _ in range(calls):
-            function()
-        timings.append((time.perf_counter() - started) / calls)
-    return min(timings)
+def _seconds_per_call(*functions, least_s: float = 0.05, most: int = 1000, rounds: int = 5) -> list[float]:
+    """Seconds per call of each of ``functions``: the best of ``rounds`` timings, each over enough calls to last
+    about ``least_s``. The functions take turns round by round, so a busy spell on a shared machine slows them
+    alike and their ratio stays honest."""
+    counts = []
+    for function in functions:
+        calls = 1
+        while True:
+            started = time.perf_counter()
+            for _ in range(calls):
+                function()
+            if time.perf_counter() - started >= least_s or calls >= most:
+                break
+            calls = min(most, calls * 4)
+        counts.append(calls)
+    best = [np.inf] * len(functions)
+    for _ in range(rounds):
+        for k, (function, calls) in enumerate(zip(functions, counts)):
+            started = time.perf_counter()
+            for _ in range(calls):
+                function()
+            best[k] = min(best[k], (time.perf_counter() - started) / calls)
+    return best
 
 
 def time_gradients(W, b, x, y, loss: str, reg: float, method: str = "centred", h: float = GRADCHECK_STEP,
@@ -393,7 +398,7 @@ def time_gradients(W, b, x, y, loss: str, reg: float, method: str = "centred", h
     y = np.asarray(y, dtype=np.int64)
     C, D = W.shape
     total = C * (D + 1)
-    analytic = _seconds_per_call(lambda: reference.loss_and_grad(W, b, x, y, loss, reg))
+    analytic, = _seconds_per_call(lambda: reference.loss_and_grad(W, b, x, y, loss, reg))
     started = time.perf_counter()
     base = reference.loss_parts(W, b, x, y, loss, reg)[0]
     timed = 0
@@ -411,8 +416,8 @@ def time_gradients(W, b, x, y, loss: str, reg: float, method: str = "centred", h
     big_b = np.zeros(CIFAR10_CLASSES)
     big_x = rng.standard_normal((len(y), CIFAR10_FEATURES))
     big_y = rng.integers(0, CIFAR10_CLASSES, len(y))
-    big_analytic = _seconds_per_call(lambda: reference.loss_and_grad(big_W, big_b, big_x, big_y, loss, reg))
-    big_loss = _seconds_per_call(lambda: reference.loss_parts(big_W, big_b, big_x, big_y, loss, reg))
+    big_analytic, big_loss = _seconds_per_call(lambda: reference.loss_and_grad(big_W, big_b, big_x, big_y, loss, reg),
+                                               lambda: reference.loss_parts(big_W, big_b, big_x, big_y, loss, reg))
     big_entries = CIFAR10_CLASSES * (CIFAR10_FEATURES + 1)
     return GradientTiming(method=method, batch=len(y), entries=total, timed_entries=timed,
                           analytic_seconds=analytic, numerical_seconds=numerical, cifar10_entries=big_entries,
