@@ -177,7 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="index of the correct class")
     explain.add_argument("--json", action="store_true", help="print JSON instead of text")
 
-    gradcheck = commands.add_parser("gradcheck", help="analytic gradient against central differences")
+    gradcheck = commands.add_parser("gradcheck", help="analytic gradient against finite differences")
     _add_data_flags(gradcheck)
     gradcheck.add_argument("--reg", type=_flag_type(cfg.check_reg, "--reg"), help="L2 strength λ (default: the "
                            "data set's)")
@@ -188,7 +188,22 @@ def build_parser() -> argparse.ArgumentParser:
     gradcheck.add_argument("--batch", type=_whole_number("--batch", 1), default=100,
                            help="training images the loss is measured on (default: 100)")
     gradcheck.add_argument("--seed", type=_seed("--seed"), default=0, help="random seed (default: 0)")
+    gradcheck.add_argument("--method", choices=("forward", "centred"), default="centred",
+                           help="finite difference: [L(W+h) − L(W)] / h or [L(W+h) − L(W−h)] / 2h (default: centred)")
+    gradcheck.add_argument("--h-sweep", action="store_true", help="also the relative error of both differences "
+                           "(float64) against h from 1e-1 to 1e-10, for the 5 largest entries")
     gradcheck.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    gradnoise = commands.add_parser("gradnoise", help="the mini-batch gradient's noise against the full gradient")
+    _add_data_flags(gradnoise)
+    gradnoise.add_argument("--steps", type=_whole_number("--steps", 0), default=50,
+                           help="SGD steps to train first (default: 50)")
+    gradnoise.add_argument("--batch-sizes", type=_whole_number("--batch-sizes", 1), nargs="+", metavar="B",
+                           default=[1, 4, 16, 64, 256], help="batch sizes to draw (default: 1 4 16 64 256)")
+    gradnoise.add_argument("--draws", type=_whole_number("--draws", 1), default=200,
+                           help="mini-batches drawn per batch size, with replacement (default: 200)")
+    gradnoise.add_argument("--seed", type=_seed("--seed"), default=0, help="random seed (default: 0)")
+    gradnoise.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
     compare = commands.add_parser("compare", help="race random search, random local search and SGD")
     _add_data_flags(compare)
@@ -433,26 +448,40 @@ def cmd_explain(args) -> int:
     return EXIT_OK
 
 
-def cmd_gradcheck(args) -> int:
-    from gdstudio.engine.gradcheck import check_session
+def _trained_numpy_session(args):
+    """A float64 (``numpy`` backend) session of ``args``' data set and loss after ``args.steps`` SGD steps."""
     from gdstudio.engine.session import Session
 
-    config = cfg.TrainConfig(dataset=args.dataset, loss=args.loss, reg=args.reg, seed=args.seed,
+    config = cfg.TrainConfig(dataset=args.dataset, loss=args.loss, reg=getattr(args, "reg", None), seed=args.seed,
                              steps=max(args.steps, 1), backend="numpy")
     session = Session(config, data_path=args.data)
     if args.steps:
         for _ in session.run():
             pass
-    result = check_session(session, count=args.entries, batch=args.batch, seed=args.seed)
+    return session
+
+
+def cmd_gradcheck(args) -> int:
+    from gdstudio.engine.gradcheck import gradient_check, h_sweep, session_batch, time_gradients
+
+    session = _trained_numpy_session(args)
+    W, b, x, y = session_batch(session, args.batch)
+    result = gradient_check(W, b, x, y, session.loss, session.reg, count=args.entries, seed=args.seed,
+                            method=args.method)
+    timing = time_gradients(W, b, x, y, session.loss, session.reg, method=args.method, h=result.h)
+    sweep = h_sweep(W, b, x, y, session.loss, session.reg) if args.h_sweep else None
     document = result.to_dict()
-    document.update(dataset=session.config.dataset, steps=session.step)
+    document.update(dataset=session.config.dataset, steps=session.step, timing=timing.to_dict())
+    if sweep is not None:
+        document["h_sweep"] = sweep.to_dict()
     if args.json:
         _print_json(document)
     else:
         entries = sorted(result.entries, key=lambda e: -e.relative_error)
+        formula = "[L(W+h) − L(W)] / h" if args.method == "forward" else "[L(W+h) − L(W−h)] / 2h"
         print(f"gradient check of the {args.loss} loss on {session.config.dataset}, λ = {session.reg:g}, "
               f"after {session.step} steps: {len(entries)} entries, {result.batch} images, h = {result.h:g}, "
-              "float64 gradient against extended-precision central differences")
+              f"float64 gradient against the extended-precision {args.method} difference {formula}")
         print(f"{'entry':<12} {'analytic':>14} {'numerical':>14} {'rel. error':>11}  verdict")
         for entry in entries[:10]:
             name = f"{entry.param}{list(entry.index)}"
@@ -461,7 +490,60 @@ def cmd_gradcheck(args) -> int:
                   f"{entry.verdict}{kink}")
         print(f"max relative error away from kinks: {result.max_relative_error:.2e} ({document['verdict']}); "
               f"{document['near_kink']} entries near a kink")
+        _print_timing(timing)
+        if sweep is not None:
+            _print_sweep(sweep)
     return EXIT_ERROR if document["verdict"] == "wrong" else EXIT_OK
+
+
+def _print_timing(timing) -> None:
+    from gdstudio.engine.gradcheck import format_seconds
+
+    how = "measured" if timing.measured else f"extrapolated from {timing.timed_entries:,} entries"
+    print(f"time, float64, {timing.batch} images: numerical gradient ({timing.method}) of all {timing.entries:,} "
+          f"entries = {timing.evaluations:,} loss evaluations: {format_seconds(timing.numerical_seconds)} ({how}); "
+          f"analytic gradient: {format_seconds(timing.analytic_seconds)}; {timing.ratio:,.0f}× slower")
+    print(f"for CIFAR-10's W (10 × 3,072 + 10 = {timing.cifar10_entries:,} entries, extrapolated from one loss "
+          f"evaluation timed at that size): numerical {format_seconds(timing.cifar10_numerical_seconds)}, analytic "
+          f"{format_seconds(timing.cifar10_analytic_seconds)}; {timing.cifar10_ratio:,.0f}× slower")
+
+
+def _print_sweep(sweep) -> None:
+    names = ", ".join(f"{p}{list(i)}" for p, i in sweep.entries)
+    print(f"relative error against h, float64, median over the {len(sweep.entries)} largest entries ({names}):")
+    print(f"{'h':>8} {'forward':>10} {'centred':>10}")
+    forward, centred = sweep.median("forward"), sweep.median("centred")
+    for h, f, c in zip(sweep.steps, forward, centred):
+        print(f"{h:>8.1e} {f:>10.2e} {c:>10.2e}")
+    for method in ("forward", "centred"):
+        h, error = sweep.best(method)
+        print(f"{method}: smallest error {error:.2e} at h = {h:.1e}")
+
+
+def cmd_gradnoise(args) -> int:
+    from gdstudio.engine.gradnoise import session_gradient_noise
+
+    session = _trained_numpy_session(args)
+    n = len(session.dataset.y_train)
+    too_large = [B for B in args.batch_sizes if B > n]
+    if too_large:
+        raise UsageError(f"gdstudio gradnoise: argument --batch-sizes: {too_large[0]} is larger than the training "
+                         f"split ({n:,} images)")
+    sizes = list(dict.fromkeys(args.batch_sizes))
+    result = session_gradient_noise(session, batch_sizes=sizes, draws=args.draws, seed=args.seed)
+    if args.json:
+        _print_json(result.to_dict())
+        return EXIT_OK
+    print(f"gradient noise of the {session.loss} loss on {session.config.dataset}, λ = {session.reg:g}, after "
+          f"{session.step} steps: full-split gradient ‖g‖ = {result.full_gradient_norm:.4g} ({n:,} training "
+          f"images); {args.draws} mini-batches per batch size, drawn with replacement")
+    print(f"{'batch':>6} {'spread':>9} {'spread·√B':>10} {'bias':>9} {'mean cos':>9}")
+    for row in result.batches:
+        print(f"{row.batch_size:>6} {row.spread:>9.4f} {row.spread * math.sqrt(row.batch_size):>10.4f} "
+              f"{row.bias:>9.4f} {row.mean_cosine:>9.3f}")
+    print("spread = RMS ‖g_B − g‖ / ‖g‖ (falls like 1/√B: spread·√B stays put); bias = ‖mean g_B − g‖ / ‖g‖ "
+          f"(unbiased: ≈ spread / √{args.draws}); mean cos = mean cosine between g_B and g")
+    return EXIT_OK
 
 
 def cmd_compare(args) -> int:
@@ -595,7 +677,8 @@ def cmd_gui(args) -> int:
     return gui_main(dataset=getattr(args, "dataset", None))
 
 
-COMMANDS = {"train": cmd_train, "explain": cmd_explain, "gradcheck": cmd_gradcheck, "compare": cmd_compare,
+COMMANDS = {"train": cmd_train, "explain": cmd_explain, "gradcheck": cmd_gradcheck, "gradnoise": cmd_gradnoise,
+            "compare": cmd_compare,
             "sweep": cmd_sweep, "datasets": cmd_datasets, "gui": cmd_gui,
             "bench": cmd_bench}
 

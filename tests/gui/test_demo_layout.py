@@ -169,7 +169,8 @@ def test_view_tabs_show_whole_titles(qtbot, tmp_path, launch):
 VIEW_TITLES = {"templatesView": "Class templates", "inspectorView": "One image's maths",
                "gradcheckView": "Gradient check", "regionsView": "Decision regions",
                "confusionView": "Confusion matrix", "raceView": "Strategy race", "stepProbeView": "Step-size probe",
-               "landscapeView": "Loss landscape", "sweepView": "Hyperparameter sweep", "twinView": "Twin training"}
+               "landscapeView": "Loss landscape", "sweepView": "Hyperparameter sweep", "twinView": "Twin training",
+               "gradientNoiseView": "Gradient noise"}
 
 
 @needs_x_server

@@ -68,7 +68,7 @@ def test_views_have_the_contract_object_names(qtbot):
         view = cls()
         qtbot.addWidget(view)
         names.append(view.objectName())
-    assert names == ["raceView", "stepProbeView", "landscapeView", "sweepView", "twinView"]
+    assert names == ["raceView", "stepProbeView", "landscapeView", "sweepView", "twinView", "gradientNoiseView"]
 
 
 # -- the race -----------------------------------------------------------------------------------------------------
