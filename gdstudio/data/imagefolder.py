@@ -375,7 +375,7 @@ def _notice(root: Path, skipped, empty_classes=(), kept: int | None = None) -> s
         more = f"; and {len(skipped) - NAMED_SKIPS} more" if len(skipped) > NAMED_SKIPS else ""
         count = f"{len(skipped)} file{'s' if len(skipped) != 1 else ''}"
         images = f" ({kept:,} image{'s' if kept != 1 else ''} kept)" if kept is not None else ""
-        parts.append(f"skipped {count} in {root}{images}: {named}{more}")
+        parts.append(f"skipped {count} in {root.name}{images}: {named}{more}")
     if empty_classes:
         parts.append(f"left out class folder{'s' if len(empty_classes) != 1 else ''} without images: "
                      + ", ".join(empty_classes))
