@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -380,18 +381,22 @@ def test_a_decompression_bomb_is_refused_from_its_header_and_named(shapes, monke
     assert len(dataset.y_train) + len(dataset.y_val) + len(dataset.y_test) == 60
 
 
-def test_an_image_under_pillows_limit_but_over_ours_is_refused(shapes):
-    """8,000 × 8,000 = 64 M pixels: Pillow (89 M) would decode it; GD Studio's own limit (50 M) refuses it."""
+@pytest.mark.parametrize("side, reason", [
+    (8_000, f"too large to decode safely: 8,000 × 8,000 pixels, over {IMAGE_MAX_PIXELS:,}"),  # ours
+    (10_000, "too large to decode safely: 100,000,000 pixels"),  # Pillow's warning, made a refusal
+    (30_000, "too large to decode safely: 900,000,000 pixels"),  # Pillow's own error
+])
+def test_each_limit_refuses_a_large_image_as_one_named_skipped_file(shapes, side, reason):
+    """8,000² = 64 M pixels: Pillow (89 M) would decode it, GD Studio's own limit (50 M) refuses it. 10,000²:
+    Pillow warns at Image.open, before our check; the warning becomes the refusal, never a second line. 30,000²:
+    Pillow raises at Image.open."""
     assert 64_000_000 > IMAGE_MAX_PIXELS
-    write_png_bomb(shapes / "circle" / "large.png", 8_000, 8_000)
-    notice = load_image_folder(shapes, image_size=8).notice
-    assert f"circle/large.png (too large to decode safely: 8,000 × 8,000 pixels, over {IMAGE_MAX_PIXELS:,})" in notice
-
-
-def test_pillows_own_refusal_is_a_skipped_file_too(shapes):
-    """Pillow refuses 900 M pixels in Image.open, before our check: still one named, skipped file."""
-    write_png_bomb(shapes / "square" / "bomb.png")
-    assert "square/bomb.png (too large to decode safely: 900,000,000 pixels)" in load_image_folder(shapes, 8).notice
+    write_png_bomb(shapes / "circle" / "large.png", side, side)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        notice = load_image_folder(shapes, image_size=8).notice
+    assert f"circle/large.png ({reason})" in notice
+    assert not [w for w in caught if issubclass(w.category, Image.DecompressionBombWarning)]
 
 
 BOMB_UNDER_A_CAP = """
