@@ -100,6 +100,9 @@ IMAGE_MAX_PIXELS = 50_000_000
 """Images whose header claims more pixels than this are refused before decoding (a decompression bomb: a small
 PNG can claim 30,000 × 30,000 pixels, 2.7 GB as RGB). Pillow's own limit (``Image.MAX_IMAGE_PIXELS``, about 89 M,
 an error only at twice that) is process-wide and may be changed by anyone; this one is GD Studio's."""
+IMAGE_MAX_FILES = 200_000
+"""A folder with more files than this is refused before any is decoded: it is more likely a home folder or a
+disk chosen by mistake than a data set for a linear classifier."""
 IMAGE_SPLIT_SHARES = (0.2, 0.2)
 """Of each class of an image folder: the share held out for validation and the share for test (the rest trains);
 a class of three or more images gets at least one in each."""

@@ -48,8 +48,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from gdstudio.config import (IMAGE_FOLDER_DATASET, IMAGE_MAX_PIXELS, IMAGE_SIZE_DEFAULT, IMAGE_SPLIT_SHARES,
-                             SPLIT_SEED, DataError)
+from gdstudio.config import (IMAGE_FOLDER_DATASET, IMAGE_MAX_FILES, IMAGE_MAX_PIXELS, IMAGE_SIZE_DEFAULT,
+                             IMAGE_SPLIT_SHARES, SPLIT_SEED, DataError)
 from gdstudio.data.dataset import Dataset
 
 FORMATS = ("PNG", "JPEG", "BMP", "GIF", "WEBP")
@@ -162,7 +162,11 @@ def _scan(root: Path):
     except OSError as exc:
         raise DataError(f"{root}: cannot be read ({exc.strerror or exc})") from None
     for entry in top:
-        real = _inside(root, entry, str(root))
+        try:
+            real = _inside(root, entry, str(root))
+        except OSError as exc:  # gone or unreadable between listing and reading it
+            skipped.append((entry.name, f"cannot be read: {exc.strerror or exc}"))
+            continue
         if real is None:
             skipped.append((entry.name, "a link that leads out of the folder"))
         elif os.path.isdir(real):
@@ -172,6 +176,9 @@ def _scan(root: Path):
     files: list[_File] = []
     for label, (name, real) in enumerate(classes):
         _walk_class(root, name, real, label, files, skipped)
+        if len(files) + len(skipped) > IMAGE_MAX_FILES:
+            raise DataError(f"{root}: more than {IMAGE_MAX_FILES:,} files in it; choose the folder that holds "
+                            "one sub-folder of images per class")
     files.sort(key=lambda f: f.relative)
     skipped.sort()
     return [name for name, _ in classes], files, skipped
@@ -192,11 +199,11 @@ def _walk_class(root: Path, name: str, real: str, label: int, files: list, skipp
             continue
         for entry in entries:
             path = f"{relative}/{entry.name}"
-            target = _inside(root, entry, folder)
-            if target is None:
-                skipped.append((path, "a link that leads out of the folder"))
-                continue
             try:
+                target = _inside(root, entry, folder)
+                if target is None:
+                    skipped.append((path, "a link that leads out of the folder"))
+                    continue
                 info = os.stat(target)
             except OSError as exc:
                 skipped.append((path, f"cannot be read: {exc.strerror or exc}"))
@@ -207,7 +214,8 @@ def _walk_class(root: Path, name: str, real: str, label: int, files: list, skipp
                 files.append(_File(path, target, int(info.st_size), int(info.st_mtime_ns), label))
             else:
                 skipped.append((path, "not a regular file"))
-
+        if len(files) + len(skipped) > IMAGE_MAX_FILES:
+            return  # the caller refuses the folder
 
 # ----------------------------------------------------------------------------------------------------------------
 # Decoding

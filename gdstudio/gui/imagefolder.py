@@ -41,12 +41,10 @@ class ImageFolderDialog(QDialog):
         browse.clicked.connect(self._on_browse)
         self.size_spin = QSpinBox(objectName="imageSizeSpin")
         self.size_spin.setRange(*IMAGE_SIZE_RANGE)
-        self.size_spin.setValue(int(min(max(image_size, IMAGE_SIZE_RANGE[0]), IMAGE_SIZE_RANGE[1])))
         self.size_spin.setSuffix(" px")
         self.size_spin.setToolTip("Each image's centre square is resized to N×N pixels: each pixel (and colour) "
                                   "is one input of the classifier")
         self.grey_check = QCheckBox("Grey (one channel instead of colour)", objectName="greyCheck")
-        self.grey_check.setChecked(bool(grey))
 
         row = QHBoxLayout()
         row.addWidget(self.folder_edit, 1)
@@ -71,6 +69,13 @@ class ImageFolderDialog(QDialog):
         layout.addWidget(buttons)
         self.folder_edit.textChanged.connect(self._on_folder_changed)
         self._on_folder_changed(folder)
+        self.show_choice(folder, image_size, grey)
+
+    def show_choice(self, folder: str, image_size: int, grey: bool) -> None:
+        """Offer ``folder``, ``image_size`` and ``grey`` (the dialog is made once and shown again)."""
+        self.folder_edit.setText(folder)
+        self.size_spin.setValue(int(min(max(image_size, IMAGE_SIZE_RANGE[0]), IMAGE_SIZE_RANGE[1])))
+        self.grey_check.setChecked(bool(grey))
 
     def choice(self) -> tuple[str, int, bool]:
         """``(folder, image size, grey)`` as the dialog shows them."""

@@ -122,6 +122,7 @@ class MainWindow(QMainWindow):
         self.last_error: tuple[str, str] | None = None
         self._error_box: QMessageBox | None = None
         self._downloads: list[DownloadDialog] = []
+        self._image_folder_dialog: ImageFolderDialog | None = None
         self._pending_data_path: tuple[str, str] | None = None
         self._rate_meter = RateMeter()
         self._status_shown = 0.0
@@ -527,7 +528,9 @@ class MainWindow(QMainWindow):
     @Slot(str)
     def _on_dataset_chosen(self, name: str) -> None:
         if name == IMAGE_FOLDER_DATASET and self._data_path_for(name) is None:
-            self.choose_image_folder()  # no folder of one's own yet: choose one
+            # No folder of one's own yet: choose one, once the box's list has closed (a modal chooser opened
+            # inside the click that closes it got that click's keys and mouse).
+            QTimer.singleShot(0, self, self.choose_image_folder)
         elif self.confirm_discard("Another data set"):
             self.open_dataset(name)
 
@@ -588,12 +591,13 @@ class MainWindow(QMainWindow):
         if not folder:
             return
         options = self._image_options(IMAGE_FOLDER_DATASET)
-        dialog = ImageFolderDialog(folder, options["image_size"], options["grey"], self)
-        accepted = dialog.exec() == ImageFolderDialog.DialogCode.Accepted
-        folder, image_size, grey = dialog.choice()
-        dialog.deleteLater()
-        if not accepted:
+        if self._image_folder_dialog is None:  # one, kept: deleting a dialog that just closed raced with its
+            self._image_folder_dialog = ImageFolderDialog(folder, parent=self)  # last events
+        dialog = self._image_folder_dialog
+        dialog.show_choice(folder, options["image_size"], options["grey"])
+        if dialog.exec() != ImageFolderDialog.DialogCode.Accepted:
             return
+        folder, image_size, grey = dialog.choice()
         if folder and self.confirm_discard(f"Opening {Path(folder).name}"):
             self.prefs.set("files/last_folder", str(Path(folder).parent))
             self.use_image_folder(folder, image_size, grey)

@@ -13,7 +13,7 @@ import pytest
 from PIL import Image, JpegImagePlugin
 
 from gdstudio.config import IMAGE_MAX_PIXELS, ConfigError, DataError, TrainConfig
-from gdstudio.data import registry
+from gdstudio.data import imagefolder, registry
 from gdstudio.data.imagefolder import load_image_folder
 from tests.image_folders import SHAPES, make_image_folder, write_png_bomb
 
@@ -364,6 +364,14 @@ def test_folders_that_cannot_be_a_data_set_give_one_plain_line(tmp_path, layout,
     message = str(caught.value)
     assert words in message and "\n" not in message
     assert str(folder.name) in message
+
+
+def test_a_folder_of_too_many_files_is_refused_before_decoding(shapes, monkeypatch, opens):
+    """A home folder or a disk chosen by mistake is refused after listing, not decoded for an hour."""
+    monkeypatch.setattr(imagefolder, "IMAGE_MAX_FILES", 50)
+    with pytest.raises(DataError, match=r"more than 50 files in it; choose the folder that holds one sub-folder"):
+        load_image_folder(shapes, image_size=8)
+    assert opens == []
 
 
 def test_a_decompression_bomb_is_refused_from_its_header_and_named(shapes, monkeypatch):

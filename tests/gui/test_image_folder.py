@@ -12,13 +12,14 @@ import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QImage, QPainter
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QFileDialog, QLabel, QLineEdit, QMessageBox,
                                QPushButton, QSpinBox, QTableWidget)
 
 from tests.image_folders import make_image_folder
 
 from .conftest import LOAD_TIMEOUT_MS, open_window
-from .dialogs import DialogAnswerer, press_ok, type_path_and_accept
+from .dialogs import DialogAnswerer, press_ok
 from .layout_checks import raise_view_by_tab
 from .person import WAIT_MS, click, find, pick, trigger_menu, type_into, visible_text, wait_idle
 
@@ -32,6 +33,24 @@ def shapes(tmp_path) -> Path:
     return folder
 
 
+def type_folder_and_accept(qtbot, dialog: QFileDialog, folder) -> None:
+    """Click into the chooser's name box, type the folder's path, close the list of suggestions that typing
+    opened, and press Return. (Typed while the box has no focus, the chooser writes the names it selects along
+    the way over the text: '"/" "tmp"/…'.)"""
+    box = dialog.findChild(QLineEdit, "fileNameEdit")
+    assert box is not None, "not Qt's own file dialog: a test cannot type into it"
+    dialog.activateWindow()
+    click(qtbot, box)
+    qtbot.waitUntil(box.hasFocus, timeout=WAIT_MS)
+    box.selectAll()
+    QTest.keyClicks(box, str(folder))
+    completer = box.completer()
+    if completer is not None and completer.popup().isVisible():
+        QTest.keyClick(completer.popup(), Qt.Key.Key_Escape)
+    assert box.text() == str(folder), box.text()
+    QTest.keyClick(box, Qt.Key.Key_Return)
+
+
 def open_image_folder(qtbot, window, folder, size: int | None = None, grey: bool | None = None) -> list[str]:
     """Choose File → Open image folder…, the folder in the directory chooser, then the options, and press Open;
     returns the object names (or a message box's text) of the dialogs answered, in order. An error box is
@@ -41,7 +60,7 @@ def open_image_folder(qtbot, window, folder, size: int | None = None, grey: bool
     def answer(dialog):
         if isinstance(dialog, QFileDialog):
             seen.append("QFileDialog")
-            type_path_and_accept(dialog, folder)
+            type_folder_and_accept(qtbot, dialog, folder)
         elif isinstance(dialog, QMessageBox):
             seen.append(dialog.text())
             press_ok(dialog)
@@ -182,7 +201,7 @@ def test_the_data_set_box_asks_for_a_folder_when_there_is_none(qtbot, window, sh
     def answer(dialog):
         seen.append(type(dialog).__name__)
         if isinstance(dialog, QFileDialog):
-            type_path_and_accept(dialog, shapes)
+            type_folder_and_accept(qtbot, dialog, shapes)
         elif isinstance(dialog, QDialog) and dialog.objectName() == "imageFolderDialog":
             click(qtbot, dialog.findChild(QPushButton, "openImageFolderButton"))
 
