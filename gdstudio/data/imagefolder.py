@@ -49,7 +49,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from gdstudio.config import (IMAGE_FOLDER_DATASET, IMAGE_MAX_FILES, IMAGE_MAX_PIXELS, IMAGE_SIZE_DEFAULT,
-                             IMAGE_SPLIT_SHARES, SPLIT_SEED, DataError)
+                             IMAGE_SIZE_RANGE, IMAGE_SPLIT_SHARES, SPLIT_SEED, DataError)
 from gdstudio.data.dataset import Dataset
 
 FORMATS = ("PNG", "JPEG", "BMP", "GIF", "WEBP")
@@ -104,10 +104,13 @@ def load_image_folder(folder, image_size: int | None = None, grey: bool = False,
     Raises
     ------
     DataError
-        For a missing folder, a file instead of a folder, a folder without class folders, fewer than two classes
-        with images, or too few images to hold out validation and test images.
+        For a missing folder, a file instead of a folder, a folder without class folders, more than
+        :data:`~gdstudio.config.IMAGE_MAX_FILES` files, fewer than two classes with images, too few images to hold
+        out validation and test images, or an image size out of range.
     """
     size = IMAGE_SIZE_DEFAULT if image_size is None else int(image_size)
+    if not IMAGE_SIZE_RANGE[0] <= size <= IMAGE_SIZE_RANGE[1]:
+        raise DataError(f"image size must be between {IMAGE_SIZE_RANGE[0]} and {IMAGE_SIZE_RANGE[1]}, got {size}")
     grey = bool(grey)
     root = _check_folder(folder)
     class_names, files, skipped = _scan(root)
