@@ -846,7 +846,8 @@ class MainWindow(QMainWindow):
             kept = {name: getattr(info.config, name) for name in ("strategy", "backend", "preprocess")}
             self.controls.show_config(config.replace(**kept))  # the boxes go back to the run that is kept
             return
-        self.controller.load(config, self._data_path_for(config.dataset))
+        own_folder = config.dataset == IMAGE_FOLDER_DATASET  # the folder loaded, which an opened run brought
+        self.controller.load(config, info.data_path if own_folder else self._data_path_for(config.dataset))
 
     @Slot()
     def _on_resume_requested(self) -> None:
