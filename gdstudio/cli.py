@@ -117,6 +117,22 @@ def _flag_type(check, flag):
     return convert
 
 
+_image_size = _whole_number("--image-size", *cfg.IMAGE_SIZE_RANGE)
+
+
+def _add_image_flags(parser) -> None:
+    """``--image-size`` and ``--grey``, the options of ``--dataset images``."""
+    parser.add_argument("--image-size", type=_image_size, metavar="N",
+                        help=f"--dataset {cfg.IMAGE_FOLDER_DATASET}: resize the images to N×N "
+                        f"(default: {cfg.IMAGE_SIZE_DEFAULT})")
+    parser.add_argument("--grey", action="store_true", help=f"--dataset {cfg.IMAGE_FOLDER_DATASET}: decode the "
+                        "images as grey instead of colour")
+
+
+def _image_options(args) -> dict:
+    return {"image_size": args.image_size, "grey": args.grey}
+
+
 _score = _number_flag("--scores", "a finite number", _finite_float, lambda v: True)
 
 
@@ -144,6 +160,7 @@ def _add_training_flags(parser, defaults_note=" (default: the data set's)"):
     parser.add_argument("--preprocess", choices=cfg.PREPROCESSINGS,
                         help="unit: (pixels − mean)/max; raw: pixels − mean, as the lecture" + defaults_note)
     parser.add_argument("--threads", type=_whole_number("--threads", 1), help="CPU threads (default: all)")
+    _add_image_flags(parser)
 
 
 def _add_data_flags(parser) -> None:
@@ -151,6 +168,7 @@ def _add_data_flags(parser) -> None:
     parser.add_argument("--dataset", default="digits", help="data set name (default: digits)")
     parser.add_argument("--data", metavar="PATH", help="archive or folder holding the data set")
     parser.add_argument("--loss", choices=cfg.LOSSES, default="softmax", help="loss function (default: softmax)")
+    _add_image_flags(parser)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -289,12 +307,15 @@ def cmd_train(args) -> int:
         config = cfg.TrainConfig(dataset=args.dataset, loss=args.loss, reg=args.reg, lr=args.lr,
                                  batch_size=args.batch_size, epochs=args.epochs, steps=args.steps, seed=args.seed,
                                  strategy=args.strategy, backend=args.backend, init_scale=args.init_scale,
-                                 preprocess=args.preprocess, budget=args.budget, threads=args.threads)
+                                 preprocess=args.preprocess, budget=args.budget, threads=args.threads,
+                                 **_image_options(args))
         session = Session(config, data_path=args.data)
     images, asked = len(session.dataset.y_train), session.batch_size
     if asked > images and not session.step:
         session.configure(batch_size=images)  # what each step takes: the summary and config.json say so
     c = session.config
+    if session.dataset.notice:  # files of an image folder that were skipped: one line, before the progress bar
+        print(f"gdstudio: {session.dataset.notice}", file=sys.stderr)
     batch = f"batch {min(asked, images):,}" + (f" (all the training images; {asked:,} asked)" if asked > images else "")
     print(f"gdstudio: training {c.loss} on {c.dataset} ({images:,} train images, "
           f"D = {session.dataset.num_features}, C = {session.dataset.num_classes}) with {c.strategy} on "
@@ -337,6 +358,9 @@ def cmd_train(args) -> int:
         "seconds": seconds, "backend": session.backend.name, "dataset": c.dataset, "loss_function": c.loss,
         "strategy": c.strategy, "lr": session.lr, "reg": session.reg, "batch_size": session.batch_size,
         "message": last.message}
+    summary["class_names"] = list(session.dataset.class_names)
+    if c.image_size is not None:
+        summary.update(image_size=c.image_size, grey=c.grey)
     if last.status == DIVERGED:
         print(f"gdstudio: diverged: {last.message}", file=sys.stderr)
     else:
@@ -350,7 +374,8 @@ def cmd_train(args) -> int:
 
 
 RESUME_KEEPS = {"dataset": "digits", "data": None, "loss": "softmax", "reg": None, "lr": None, "batch_size": None,
-                "budget": None, "seed": 0, "backend": "auto", "strategy": "sgd", "init_scale": None, "preprocess": None}
+                "budget": None, "seed": 0, "backend": "auto", "strategy": "sgd", "init_scale": None, "preprocess": None,
+                "image_size": None, "grey": False}
 
 
 def _resumed_run(args):
@@ -453,7 +478,7 @@ def _trained_numpy_session(args):
     from gdstudio.engine.session import Session
 
     config = cfg.TrainConfig(dataset=args.dataset, loss=args.loss, reg=getattr(args, "reg", None), seed=args.seed,
-                             steps=max(args.steps, 1), backend="numpy")
+                             steps=max(args.steps, 1), backend="numpy", **_image_options(args))
     session = Session(config, data_path=args.data)
     if args.steps:
         for _ in session.run():
@@ -549,10 +574,12 @@ def cmd_gradnoise(args) -> int:
 def cmd_compare(args) -> int:
     from gdstudio.data.registry import load_dataset
     from gdstudio.engine.lecture import race
+    from gdstudio.engine.session import dataset_defaults
 
     config = cfg.TrainConfig(dataset=args.dataset, loss=args.loss, lr=args.lr, reg=args.reg,
-                             batch_size=args.batch_size, seed=args.seed)
-    dataset = load_dataset(args.dataset, args.data)
+                             batch_size=args.batch_size, seed=args.seed, **_image_options(args))
+    config = config.with_defaults(dataset_defaults(args.dataset))
+    dataset = load_dataset(args.dataset, args.data, image_size=config.image_size, grey=config.grey)
     print(f"gdstudio: racing the strategies on {args.dataset}, {args.budget:,} loss evaluations each",
           file=sys.stderr)
     results = race(config, dataset, args.budget)
@@ -577,13 +604,14 @@ def cmd_sweep(args) -> int:
         if low > high:
             raise UsageError(f"gdstudio sweep: argument {flag}: LOW must not exceed HIGH, got {low:g} {high:g}")
     config = cfg.TrainConfig(dataset=args.dataset, loss=args.loss, epochs=args.epochs, batch_size=args.batch_size,
-                             seed=args.seed)
+                             seed=args.seed, **_image_options(args))
     from gdstudio.engine.session import dataset_defaults
 
     config = config.with_defaults(dataset_defaults(args.dataset))
     from gdstudio.data.registry import load_dataset
 
-    load_dataset(args.dataset, args.data)  # a missing data set is refused here, not in every worker
+    load_dataset(args.dataset, args.data, image_size=config.image_size,  # a missing data set is refused here, not
+                 grey=config.grey)                                         # in every worker
     executor = ProcessPoolExecutor(max_workers=args.workers or os.cpu_count(),
                                    mp_context=multiprocessing.get_context("spawn"))
     print(f"gdstudio: sweeping {args.trials} points of α × λ on {args.dataset}", file=sys.stderr)
