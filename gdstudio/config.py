@@ -91,6 +91,8 @@ MAX_BATCH_SIZE = 1_000_000
 DOWNLOAD_TIMEOUT_S = 30.0
 DOWNLOAD_CHUNK_BYTES = 1 << 16
 MAX_ARCHIVE_MEMBER_BYTES = 512 * 1024 * 1024
+SCHEDULER_CONNECT_SECONDS = 5.0
+"""A sweep on a Dask cluster gives up on a scheduler that has not answered within this (``--scheduler``)."""
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ LocalCluster against the process pool trial for trial, Ctrl-C, a missing Dask, a
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import signal
@@ -121,8 +122,12 @@ def test_an_unreachable_scheduler_is_one_line_and_exit_2(capsys, monkeypatch):
 @pytest.mark.parametrize("address", ["not an address", "tcp://", "ftp://127.0.0.1:8786"])
 def test_a_malformed_scheduler_address_is_one_line_and_exit_2(capsys, monkeypatch, address):
     monkeypatch.setattr(cfg, "SCHEDULER_CONNECT_SECONDS", 1.0)
+    unraisable = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
     status, out, err = run_cli(capsys, "sweep", "--trials", "2", "--scheduler", address)
+    gc.collect()  # a half-made Dask Client, once collected, hung for 10 s and printed a traceback
     assert status == 2 and out == "" and err.count("\n") == 1 and "--scheduler" in err, err
+    assert "not a Dask scheduler address" in err and not unraisable
 
 
 def test_workers_with_a_scheduler_address_is_refused(capsys):
