@@ -424,16 +424,17 @@ def cmd_sweep(args) -> int:
         outcome = trial.message if trial.status == "error" else f"val {trial.val_accuracy:.3f} ({trial.status})"
         print(f"  α = {trial.lr:.3g}, λ = {trial.reg:.3g}: {outcome}", file=sys.stderr)
 
-    try:
-        with _sweep_runner(args, dataset) as (executor, data, where):
-            rounds = f" in {args.rounds} rounds of {args.trials}" if args.rounds > 1 else ""
-            print(f"gdstudio: sweeping {total} points of α × λ on {args.dataset}{rounds}, on {where}",
-                  file=sys.stderr)
+    result = None
+    with _sweep_runner(args, dataset) as (executor, data, where):
+        rounds = f" in {args.rounds} rounds of {args.trials}" if args.rounds > 1 else ""
+        print(f"gdstudio: sweeping {total} points of α × λ on {args.dataset}{rounds}, on {where}", file=sys.stderr)
+        try:
             result = sweep(config, args.trials, tuple(args.lr_range), tuple(args.reg_range), seed=args.seed,
                            data=data, executor=executor, on_trial=on_trial, rounds=args.rounds, on_round=on_round)
-    except KeyboardInterrupt:
-        print(f"gdstudio: interrupted: {len(finished)} of {total} trials finished; the other "
-              f"{total - len(finished)} were cancelled", file=sys.stderr)
+        except KeyboardInterrupt:  # the sweep cancelled the trials not started; the pool or cluster closes next
+            print(f"gdstudio: interrupted: {len(finished)} of {total} trials finished; the other "
+                  f"{total - len(finished)} were cancelled", file=sys.stderr)
+    if result is None:
         _print_sweep(args, _sweep_so_far(finished, ranges), interrupted=True)
         return 130
     for warning in result["warnings"]:
@@ -450,8 +451,11 @@ def _sweep_runner(args, dataset):
         from concurrent.futures import ProcessPoolExecutor
         import multiprocessing
 
+        from gdstudio.engine.sweep import ignore_interrupts
+
         workers = args.workers or os.cpu_count() or 1
-        executor = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+        executor = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                       initializer=ignore_interrupts)
         try:
             yield executor, args.data, f"{workers} local processes"
         finally:

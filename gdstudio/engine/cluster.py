@@ -7,8 +7,11 @@ import ``gdstudio`` themselves, so each machine of a cluster needs it installed 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import signal
+import threading
 from pathlib import Path
 
 from gdstudio import config as cfg
@@ -64,9 +67,11 @@ class Cluster:
             _check_address(address)  # before a Client exists: a half-made one hangs for seconds when collected
         try:
             if address == LOCAL:
-                self.local = distributed.LocalCluster(n_workers=self.workers or os.cpu_count() or 1,
-                                                      threads_per_worker=1, processes=True, dashboard_address=None,
-                                                      silence_logs=logging.ERROR)
+                with interrupts_ignored():  # the workers inherit it: Ctrl-C reaches this process, which closes them
+                    self.local = distributed.LocalCluster(n_workers=self.workers or os.cpu_count() or 1,
+                                                          threads_per_worker=1, processes=True,
+                                                          dashboard_address=None,
+                                                          silence_logs=logging.CRITICAL)  # trials report their own
                 address = self.local.scheduler_address
             self.client = distributed.Client(address, timeout=self.timeout, set_as_default=False)
         except (OSError, ValueError, TypeError) as exc:  # a refused or silent address, or one Dask can't parse
@@ -124,6 +129,23 @@ class Cluster:
         size = sum(getattr(dataset, part).nbytes for part in ("X_train", "y_train", "X_val", "y_val", "X_test",
                                                                "y_test"))
         return handle, f"the arrays of {name} ({size / 1e6:.1f} MB) were sent to the workers once"
+
+
+@contextlib.contextmanager
+def interrupts_ignored():
+    """SIGINT ignored while the block starts processes, which keep ignoring it (from the main thread only).
+
+    A Ctrl-C at a terminal goes to every process of the foreground group: the worker processes would each die
+    with a traceback of their own, while this process cancels the trials and closes them anyway.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, before)
 
 
 def _check_address(address: str) -> None:

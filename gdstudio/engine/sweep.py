@@ -13,6 +13,7 @@ import dataclasses
 import math
 import multiprocessing
 import os
+import signal
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 
@@ -47,6 +48,12 @@ class Trial:
         return {"lr": self.lr, "reg": self.reg, "val_accuracy": self.val_accuracy,
                 "train_accuracy": self.train_accuracy, "status": self.status, "round": self.round,
                 "message": self.message}
+
+
+def ignore_interrupts() -> None:
+    """A process pool's initializer: Ctrl-C at a terminal reaches every process of its group; the sweep's own
+    process cancels the trials and closes the pool, so its workers need not die with tracebacks of their own."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def sample_points(count: int, lr_range, reg_range, seed=0) -> list[tuple[float, float]]:
@@ -114,7 +121,7 @@ def sweep(config: TrainConfig, count: int, lr_range, reg_range, seed: int = 0, d
     if own:
         # spawn, not fork: a fork of a process whose Numba or Qt threads are running can deadlock
         executor = ProcessPoolExecutor(max_workers=min(count, os.cpu_count() or 1),
-                                       mp_context=multiprocessing.get_context("spawn"))
+                                       mp_context=multiprocessing.get_context("spawn"), initializer=ignore_interrupts)
     base = config.to_dict()
     ranges = (tuple(lr_range), tuple(reg_range))
     done: list[Trial] = []

@@ -73,21 +73,28 @@ def test_scheduler_local_gives_the_process_pools_numbers_trial_for_trial(capsys)
     assert "LocalCluster of 2 worker processes" in done.stderr and "digits by name" in done.stderr
 
 
-def test_ctrl_c_cancels_the_outstanding_trials_and_prints_what_finished():
+@pytest.mark.parametrize("where, to", [("local", "the command"), ("local", "its process group"),
+                                       ("pool", "its process group")])
+def test_ctrl_c_cancels_the_outstanding_trials_and_prints_what_finished(where, to):
+    """Ctrl-C at a terminal signals the whole process group (the workers too); ``kill -INT`` only the command.
+    Either way: no tracebacks, the trials not started are cancelled, the finished ones printed, exit 130."""
     psutil = pytest.importorskip("psutil")
-    command = gdstudio("sweep", "--trials", "40", "--epochs", "300", "--scheduler", "local", "--workers", "2",
-                       "--json")
+    command = gdstudio("sweep", "--trials", "40", "--epochs", "300", "--workers", "2", "--json",
+                       *(["--scheduler", "local"] if where == "local" else []))
     process = subprocess.Popen(command, cwd=ROOT, env=environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True)
+                               text=True, start_new_session=True)
     try:
         lines = []
-        for line in process.stderr:  # the first finished trial: the cluster is up and trials are running
+        for line in process.stderr:  # the first finished trial: the workers are up and trials are running
             lines.append(line)
             if line.startswith("  α = "):
                 break
         children = psutil.Process(process.pid).children(recursive=True)
         assert children, "".join(lines)
-        process.send_signal(signal.SIGINT)
+        if to == "the command":
+            process.send_signal(signal.SIGINT)
+        else:
+            os.killpg(process.pid, signal.SIGINT)
         out, err = process.communicate(timeout=SUBPROCESS_TIMEOUT_S)
     finally:
         if process.poll() is None:
@@ -99,8 +106,8 @@ def test_ctrl_c_cancels_the_outstanding_trials_and_prints_what_finished():
     finished = len(result["trials"])
     assert result["interrupted"] is True and 1 <= finished < 40
     assert f"interrupted: {finished} of 40 trials finished; the other {40 - finished} were cancelled" in err
-    assert "Traceback" not in err
-    gone, alive = psutil.wait_procs(children, timeout=30)  # the cluster's processes end with the command
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    gone, alive = psutil.wait_procs(children, timeout=30)  # the pool's or cluster's processes end with it
     assert not alive, [p.cmdline() for p in alive]
 
 
