@@ -70,7 +70,9 @@ class Cluster:
                 with interrupts_ignored():  # the workers inherit it: Ctrl-C reaches this process, which closes them
                     self.local = distributed.LocalCluster(n_workers=self.workers or os.cpu_count() or 1,
                                                           threads_per_worker=1, processes=True,
-                                                          dashboard_address=None,
+                                                          dashboard_address=None,  # no dashboard, and its
+                                                          # HTTP server on a free port, not on a busy 8787
+                                                          scheduler_kwargs={"dashboard_address": ":0"},
                                                           silence_logs=logging.CRITICAL)  # trials report their own
                 address = self.local.scheduler_address
             self.client = distributed.Client(address, timeout=self.timeout, set_as_default=False)

@@ -16,7 +16,7 @@ from tests.gui.conftest import open_window
 from tests.gui.person import WAIT_MS, click, curve_data, find, pick, type_into, visible_text
 
 SWEEP_TIMEOUT_MS = 120_000
-HERE, SCHEDULER = "this computer", "a scheduler address"
+HERE, SCHEDULER = "on this computer", "on a scheduler address"
 
 
 def show_sweep_view(qtbot, window):
@@ -72,7 +72,7 @@ def test_a_sweep_on_a_scheduler_address_draws_each_round_in_its_own_symbol(qtbot
             assert (x, y) == pytest.approx((math.log10(trial.lr), math.log10(trial.reg)))
     assert by_round[1][0][2:4] != by_round[2][0][2:4]  # and the rounds look different
 
-    legend = view.map_plot.getPlotItem().legend
+    legend = view.legend  # under the map
     labels = [label.text for _, label in legend.items]
     assert legend.isVisible() and len(labels) == 2
     assert labels[0].startswith("round 1") and labels[1].startswith("round 2")

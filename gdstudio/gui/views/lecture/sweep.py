@@ -23,11 +23,13 @@ from gdstudio.gui.widgets import ReflowingSplitter, SciSpinBox, format_number
 DEFAULT_TRIALS = 12
 MAX_ROUNDS = 10
 HERE, SCHEDULER = "here", "scheduler"
-PLACES = {HERE: "this computer", SCHEDULER: "a scheduler address"}
+PLACES = {HERE: "on this computer", SCHEDULER: "on a scheduler address"}
 """Where the trials run: a process pool on this computer, or the Dask cluster at the address typed."""
 ROUND_LOOKS = (("s", (40, 40, 40)), ("o", (31, 119, 180)), ("t", (255, 127, 14)), ("d", (44, 160, 44)),
                ("star", (148, 103, 189)), ("h", (140, 86, 75)), ("p", (227, 119, 194)), ("t1", (23, 190, 207)))
 """Each round's symbol and outline colour on the map (round 1 first; the list repeats after its end)."""
+LEGEND_COLUMNS = 4
+"""The rounds' legend, under the map, lists this many rounds a line."""
 DEFAULT_TRIAL_EPOCHS = 5.0
 LR_SPAN = (1e-3, 3.0)
 """Default α range: the session's α times these (the ``gdstudio sweep`` defaults on digits)."""
@@ -96,6 +98,8 @@ class SweepView(LectureView):
                                     "narrowed around the best so far")
         self.place_combo = QComboBox()
         self.place_combo.setObjectName("sweepPlaceCombo")
+        self.place_combo.setToolTip("Where the trials run: processes on this computer, or the Dask cluster whose "
+                                    "scheduler's address you type")
         for key, text in PLACES.items():
             self.place_combo.addItem(text, key)
         self.place_combo.currentIndexChanged.connect(self._on_place_changed)
@@ -134,7 +138,8 @@ class SweepView(LectureView):
         self.colour_bar = pg.ColorBarItem(values=(0, 100), colorMap=self.colour_map, interactive=False,
                                           label="validation accuracy (%)")
         self.map_plot.getPlotItem().layout.addItem(self.colour_bar, 2, 5)
-        self.legend = self.map_plot.addLegend(offset=(-8, 8), labelTextSize="8pt")
+        self.legend = pg.LegendItem(labelTextSize="8pt")  # under the map, never over a point
+        self.map_plot.getPlotItem().layout.addItem(self.legend, 4, 1, 1, 5)
         self.legend.setVisible(False)
         self.round_boxes: list[pg.PlotDataItem] = []
         """Each later round's ranges as a dashed box on the map (index 0: round 2)."""
@@ -182,10 +187,9 @@ class SweepView(LectureView):
         form.addWidget(self.reg_high, 2, 3)
         form.addWidget(QLabel("Rounds"), 3, 0)
         form.addWidget(self.rounds_spin, 3, 1)
-        form.addWidget(QLabel("run on"), 3, 2)
-        form.addWidget(self.place_combo, 3, 3)
-        form.addWidget(self.scheduler_edit, 4, 0, 1, 4)
-        form.addWidget(self.start_button, 5, 0, 1, 2)
+        form.addWidget(self.place_combo, 3, 2, 1, 2)
+        form.addWidget(self.start_button, 4, 0, 1, 2)
+        form.addWidget(self.scheduler_edit, 4, 2, 1, 2)
         form.setColumnStretch(4, 1)
         plots = ReflowingSplitter(SIDE_BY_SIDE_WIDTH)  # the map above the curves in a narrow dock
         plots.addWidget(self.map_plot)
@@ -381,7 +385,8 @@ class SweepView(LectureView):
             symbol, outline = round_look(number)
             count = sum(t.round == number for t in self.trials)
             sample = pg.ScatterPlotItem(symbol=symbol, pen=pg.mkPen(outline, width=1.5), brush=(200, 200, 200))
-            self.legend.addItem(sample, f"round {number}: {count} trials")
+            self.legend.addItem(sample, f"round {number} ({count})")
+        self.legend.setColumnCount(max(1, min(len(rounds), LEGEND_COLUMNS)))
         self.legend.setVisible(len(rounds) > 1)
         boxes = [(number, ranges) for number, ranges in rounds if number > 1]
         while len(self.round_boxes) < len(boxes):
