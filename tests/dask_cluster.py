@@ -6,18 +6,22 @@ Import the fixture into a test module: ``from tests.dask_cluster import dask_clu
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 
 import pytest
 
 WORKERS = 2
+needs_dask = pytest.mark.skipif(importlib.util.find_spec("distributed") is None,
+                                reason='Dask is not installed: pip install ".[dask]" (.ci/run installs it)')
 
 
 @pytest.fixture(scope="module")
 def dask_cluster():
     """A started ``LocalCluster`` of ``WORKERS`` processes; the workers import this checkout's gdstudio (they
     inherit ``PYTHONPATH`` and ``sys.path``)."""
-    distributed = pytest.importorskip("distributed", reason='Dask is not installed: pip install ".[dask]"')
+    distributed = pytest.importorskip("distributed", reason='Dask is not installed: pip install ".[dask]" (.ci/run '
+                                      'installs it)')
     cluster = distributed.LocalCluster(n_workers=WORKERS, threads_per_worker=1, processes=True,
                                        dashboard_address=None, silence_logs=logging.ERROR)
     try:

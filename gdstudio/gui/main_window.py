@@ -906,7 +906,8 @@ class MainWindow(QMainWindow):
         pace = self.prefs.number("run/pace")
         index = self.controls.pace_combo.findData(pace) if pace else 0
         self.controls.pace_combo.setCurrentIndex(max(index, 0))
-        self.views["sweepView"].set_place(self.prefs.text("sweep/place", "here"), self.prefs.text("sweep/scheduler", ""))
+        self.views["sweepView"].set_place(self.prefs.text("sweep/place", "here"),
+                                          self.prefs.text("sweep/scheduler", ""))
 
     def _save_settings(self) -> None:
         self._remember_hyperparameters()

@@ -16,6 +16,7 @@ import pytest
 
 from gdstudio import config as cfg
 from gdstudio.cli import main
+from tests.dask_cluster import needs_dask
 
 ROOT = Path(__file__).resolve().parents[2]
 SUBPROCESS_TIMEOUT_S = 300
@@ -58,6 +59,7 @@ def test_rounds_narrow_and_the_json_gives_each_rounds_ranges_and_trials(capsys):
     assert "round 2 of 2" in err
 
 
+@needs_dask
 def test_scheduler_local_gives_the_process_pools_numbers_trial_for_trial(capsys):
     """The acceptance test: a 6-trial, 2-round sweep on digits, on a LocalCluster of 2 worker processes, equals
     the local pool's, trial for trial."""
@@ -73,7 +75,8 @@ def test_scheduler_local_gives_the_process_pools_numbers_trial_for_trial(capsys)
     assert "LocalCluster of 2 worker processes" in done.stderr and "digits by name" in done.stderr
 
 
-@pytest.mark.parametrize("where, to", [("local", "the command"), ("local", "its process group"),
+@pytest.mark.parametrize("where, to", [pytest.param("local", "the command", marks=needs_dask),
+                                       pytest.param("local", "its process group", marks=needs_dask),
                                        ("pool", "its process group")])
 def test_ctrl_c_cancels_the_outstanding_trials_and_prints_what_finished(where, to):
     """Ctrl-C at a terminal signals the whole process group (the workers too); ``kill -INT`` only the command.
@@ -118,6 +121,7 @@ def test_scheduler_without_dask_is_one_line_naming_the_extra(capsys, monkeypatch
     assert err.count("\n") == 1 and 'pip install "gdstudio[dask]"' in err and "--scheduler" in err
 
 
+@needs_dask
 def test_an_unreachable_scheduler_is_one_line_and_exit_2(capsys, monkeypatch):
     monkeypatch.setattr(cfg, "SCHEDULER_CONNECT_SECONDS", 1.0)
     address = f"tcp://127.0.0.1:{closed_port()}"
@@ -126,6 +130,7 @@ def test_an_unreachable_scheduler_is_one_line_and_exit_2(capsys, monkeypatch):
     assert err.count("\n") == 1 and "--scheduler" in err and "cannot reach" in err and address in err
 
 
+@needs_dask
 @pytest.mark.parametrize("address", ["not an address", "tcp://", "ftp://127.0.0.1:8786"])
 def test_a_malformed_scheduler_address_is_one_line_and_exit_2(capsys, monkeypatch, address):
     monkeypatch.setattr(cfg, "SCHEDULER_CONNECT_SECONDS", 1.0)

@@ -11,7 +11,7 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QLabel, QLineEdit, QMessageBox, QPushButton, QSpinBox
 
 from gdstudio import config as cfg
-from tests.dask_cluster import dask_cluster  # noqa: F401 (a fixture)
+from tests.dask_cluster import dask_cluster, needs_dask  # noqa: F401 (a fixture)
 from tests.gui.conftest import open_window
 from tests.gui.person import WAIT_MS, click, curve_data, find, pick, type_into, visible_text
 
@@ -51,6 +51,7 @@ def spots(view) -> list:
             for x, y, symbol, pen, trial in zip(data["x"], data["y"], data["symbol"], data["pen"], data["data"])]
 
 
+@needs_dask
 def test_a_sweep_on_a_scheduler_address_draws_each_round_in_its_own_symbol(qtbot, window, dask_cluster):
     view = show_sweep_view(qtbot, window)
     set_up_sweep(qtbot, view, trials=3, rounds=2, address=dask_cluster.scheduler_address)
@@ -120,6 +121,7 @@ def test_where_the_sweep_runs_is_remembered_between_sessions(qtbot, tmp_path):
     third.close()
 
 
+@needs_dask
 def test_an_unreachable_scheduler_says_so_in_the_error_dialog(qtbot, window, monkeypatch):
     monkeypatch.setattr(cfg, "SCHEDULER_CONNECT_SECONDS", 1.0)
     address = f"tcp://127.0.0.1:{closed_port()}"
