@@ -95,8 +95,8 @@ class Cluster:
 
     def describe(self) -> str:
         """What runs the trials, for a person: ``a LocalCluster of 2 worker processes``."""
-        workers = self.client.scheduler_info().get("workers", {})
-        threads = sum(worker.get("nthreads", 0) for worker in workers.values())
+        workers = self.client.nthreads()  # {worker address: threads}, every worker
+        threads = sum(workers.values())
         if self.local is not None:
             return f"a LocalCluster of {len(workers)} worker processes"
         return f"the Dask cluster at {self.address} ({len(workers)} workers, {threads} threads)"
@@ -106,10 +106,14 @@ class Cluster:
 
         A built-in data set loads by its name on each worker. One on disk is read from the same path when every
         worker sees the same files there (names and sizes); otherwise ``dataset`` (loaded here when ``None``) is
-        sent to the workers once, not once per trial: the trials receive Dask's handle to that copy.
+        sent to the workers once, not once per trial: the trials receive Dask's handle to that copy. Refused
+        (``ConfigError``) while the cluster has no workers: the trials would wait for ever.
         """
         from gdstudio.data.registry import DATASETS, dataset_status, load_dataset
 
+        if not self.client.nthreads():  # the trials would wait for ever, and nobody could be asked about a path
+            raise ConfigError(f"the Dask scheduler at {self.address} has no workers yet; start them with "
+                              f"`dask worker {self.address}`")
         spec = DATASETS.get(name)
         if spec is not None and spec.builtin and path is None:
             return None, f"the workers load {name} by name (built in)"
@@ -120,9 +124,6 @@ class Cluster:
             local = str(Path(local).expanduser().resolve())
             mine = path_fingerprint(local)
             theirs = self.client.run(path_fingerprint, local)
-            if not theirs:
-                raise ConfigError(f"the Dask scheduler at {self.address} has no workers yet; start them with "
-                                  f"`dask worker {self.address}`")
             if mine is not None and all(fingerprint == mine for fingerprint in theirs.values()):
                 return local, f"the workers read {local}"
         if dataset is None:

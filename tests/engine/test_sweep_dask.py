@@ -147,3 +147,12 @@ def test_a_scheduler_that_cannot_be_reached_is_one_plain_message():
             pass
     message = str(caught.value)
     assert "cannot reach" in message and address in message and "\n" not in message
+
+
+def test_a_scheduler_without_workers_is_refused_instead_of_waiting_for_ever():
+    import distributed
+
+    with distributed.LocalCluster(n_workers=0, processes=False, dashboard_address=None) as empty:
+        with Cluster(empty.scheduler_address) as cluster, pytest.raises(ConfigError) as caught:
+            cluster.place("digits", None, None)
+    assert "no workers yet" in str(caught.value) and f"dask worker {empty.scheduler_address}" in str(caught.value)

@@ -136,3 +136,12 @@ def test_an_unreachable_scheduler_says_so_in_the_error_dialog(qtbot, window, mon
     qtbot.waitUntil(lambda: "ailed" in status.text(), timeout=WAIT_MS)
     assert find(view, QPushButton, "sweepStartButton").text() == "Start sweep"
     box.close()
+
+
+def test_start_without_an_address_asks_for_one(qtbot, window):
+    view = show_sweep_view(qtbot, window)
+    set_up_sweep(qtbot, view, trials=2, rounds=1, address="")
+    click(qtbot, find(view, QPushButton, "sweepStartButton"))
+    status = find(view, QLabel, "sweepViewStatus")
+    qtbot.waitUntil(lambda: "Type the Dask scheduler's address" in status.text(), timeout=WAIT_MS)
+    assert find(view, QPushButton, "sweepStartButton").text() == "Start sweep" and window.last_error is None

@@ -269,7 +269,12 @@ class SweepView(LectureView):
         data_path = getattr(self.info, "data_path", None)  # a located data set: the trials load it from there
         dataset, name = self.dataset, self.info.dataset
         place, address = self.place()
+        if place == SCHEDULER and not address:
+            self.status_label.setText("Type the Dask scheduler's address (tcp://host:8786), or local.")
+            self.scheduler_edit.setFocus()
+            return
         workers = max(1, min(count, self.workers))
+        local_workers = self.workers
         self.trials = []
         self.result = None
         self._round_ranges = {}
@@ -306,7 +311,7 @@ class SweepView(LectureView):
                 executor.shutdown(wait=not cancelled, cancel_futures=True)
 
         def on_cluster(job):
-            with Cluster(address, workers=self.workers) as cluster:
+            with Cluster(address, workers=local_workers) as cluster:
                 data, how = cluster.place(name, data_path, dataset)
                 job.report(("where", f"{cluster.describe()}; {how}"))
                 return sweep(config, count, lr_range, reg_range, seed=config.seed, data=data,
