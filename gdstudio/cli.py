@@ -166,7 +166,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     sweep = commands.add_parser("sweep", help="random search over log α × log λ on the validation split")
     _add_data_flags(sweep)
-    sweep.add_argument("--trials", type=_whole_number("--trials", 1), default=12, help="points to try (default: 12)")
+    sweep.add_argument("--trials", type=_whole_number("--trials", 1), default=12, help="points to try in each round "
+                       "(default: 12)")
     sweep.add_argument("--lr-range", type=_positive_number("--lr-range"), nargs=2, metavar=("LOW", "HIGH"),
                        default=(1e-3, 3.0), help="α range, sampled in log space (default: 1e-3 3)")
     sweep.add_argument("--reg-range", type=_positive_number("--reg-range"), nargs=2, metavar=("LOW", "HIGH"),
