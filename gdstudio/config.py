@@ -109,6 +109,8 @@ disk chosen by mistake than a data set for a linear classifier."""
 IMAGE_SPLIT_SHARES = (0.2, 0.2)
 """Of each class of an image folder: the share held out for validation and the share for test (the rest trains);
 a class of three or more images gets at least one in each."""
+SCHEDULER_CONNECT_SECONDS = 5.0
+"""A sweep on a Dask cluster gives up on a scheduler that has not answered within this (``--scheduler``)."""
 
 
 # --------------------------------------------------------------------------------------------------------------

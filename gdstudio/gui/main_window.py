@@ -973,6 +973,8 @@ class MainWindow(QMainWindow):
         pace = self.prefs.number("run/pace")
         index = self.controls.pace_combo.findData(pace) if pace else 0
         self.controls.pace_combo.setCurrentIndex(max(index, 0))
+        self.views["sweepView"].set_place(self.prefs.text("sweep/place", "here"),
+                                          self.prefs.text("sweep/scheduler", ""))
 
     def _save_settings(self) -> None:
         self._remember_hyperparameters()
@@ -981,6 +983,9 @@ class MainWindow(QMainWindow):
         self.prefs.set("view/x_axis", self.view.x_axis)
         self.prefs.set("view/log_loss", "true" if self.view.log_loss else "false")
         self.prefs.set("view/smoothing", repr(self.view.smoothing))
+        place, address = self.views["sweepView"].place()
+        self.prefs.set("sweep/place", place)
+        self.prefs.set("sweep/scheduler", address)
         pace = self.controls.pace
         if not self.lesson_in_force:  # a lesson's speed is the lesson's, like its values (issue 12 item 13)
             self.prefs.set("run/pace", repr(pace) if pace else "0")

@@ -203,6 +203,7 @@ FLAGS = {  # (command, flag): (what is allowed, bad values)
     ("sweep", "--epochs"): (POSITIVE, ["nan", "inf", "-1", "0", "abc"]),
     ("sweep", "--batch-size"): ("a whole number from 1 to 1,000,000", ["nan", "0", "1.5", "abc"]),
     ("sweep", "--workers"): ("a whole number from 1 to 1,024", ["nan", "inf", "-1", "0", "1.5", "abc", "1e30"]),
+    ("sweep", "--rounds"): (WHOLE_1, ["nan", "inf", "-1", "0", "1.5", "abc"]),
     ("sweep", "--seed"): ("a whole number from 0 to 2**63 - 1", ["nan", "-1", "1.5", "abc", "1e30"]),
     ("bench", "--repeats"): (WHOLE_1, ["nan", "inf", "-1", "0", "1.5", "abc"]),
 }
