@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import math
 import socket
+import time
 
 import pytest
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QLabel, QLineEdit, QMessageBox, QPushButton, QSpinBox
 
 from gdstudio import config as cfg
+from gdstudio.gui.views.lecture import jobs
 from tests.dask_cluster import dask_cluster, needs_dask  # noqa: F401 (a fixture)
 from tests.gui.conftest import open_window
 from tests.gui.person import WAIT_MS, click, curve_data, find, pick, type_into, visible_text
@@ -124,6 +126,15 @@ def test_where_the_sweep_runs_is_remembered_between_sessions(qtbot, tmp_path):
 @needs_dask
 def test_an_unreachable_scheduler_says_so_in_the_error_dialog(qtbot, window, monkeypatch):
     monkeypatch.setattr(cfg, "SCHEDULER_CONNECT_SECONDS", 1.0)
+    # a loaded machine: the job's thread is descheduled between its "failed" signal and its end (CI met this
+    # once: "Failed." beside a "Stop sweep" button); here every job's thread lingers 2 s after its outcome
+    original_run = jobs.BackgroundJob.run
+
+    def run_then_linger(job):
+        original_run(job)
+        time.sleep(2.0)
+
+    monkeypatch.setattr(jobs.BackgroundJob, "run", run_then_linger)
     address = f"tcp://127.0.0.1:{closed_port()}"
     view = show_sweep_view(qtbot, window)
     set_up_sweep(qtbot, view, trials=2, rounds=1, address=address)
