@@ -15,6 +15,7 @@ import dataclasses
 import math
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -61,6 +62,12 @@ class Session:
         Already loaded data; else loaded by ``config.dataset`` (and ``data_path``).
     data_path : str or Path, optional
         An archive or folder holding the data set (``--data``).
+
+    Attributes
+    ----------
+    data_path : str or None
+        Where the data set was read from, as an absolute path, when a path was given; None: built in, or found
+        without one (the cache, a system copy). A saved run records it, so that it finds its data again.
     """
 
     def __init__(self, config: TrainConfig, dataset: Dataset | None = None, data_path=None) -> None:
@@ -68,6 +75,7 @@ class Session:
             from gdstudio.data.registry import load_dataset
 
             dataset = load_dataset(config.dataset, data_path)
+        self.data_path = None if data_path is None else str(Path(data_path).expanduser().resolve())
         self.config = config.with_defaults(dataset_defaults(config.dataset))
         self.dataset = dataset
         self.preprocess = dataset.preprocess(self.config.preprocess)
