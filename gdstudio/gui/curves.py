@@ -1,8 +1,9 @@
 """The live curves: ``lossPlot`` (total, data and regularisation loss) and ``accuracyPlot`` (train, validation).
 
-Records go into a :class:`~gdstudio.gui.series.RunCurves` as they arrive; a ~30 Hz timer redraws the curves
-that already exist with ``setData`` when the data changed (pyqtgraph's scrolling-plots pattern), one plot per
-tick, from at most ~1,200 points per curve, and spaces its ticks out when drawing gets expensive. Live changes of
+Records go into a :class:`~gdstudio.gui.series.RunCurves` as they arrive; a timer then redraws the curves that
+already exist with ``setData`` (pyqtgraph's scrolling-plots pattern), one plot per tick, from at most ~1,200
+points per curve, no more than ~30 times a second and spaced out when drawing gets expensive. The timer runs only
+while a plot is out of date: an idle window never wakes up for its curves (issue 17 item 6). Live changes of
 α, λ, batch size and loss are labelled vertical lines; kept runs are faded dashed overlays.
 
 Drawing is kept cheap on purpose (measured with ``tests/bench/gui_throughput.py``): no antialiasing, opaque
@@ -12,6 +13,7 @@ not x-linked to the loss plot (a link repaints it at every loss redraw).
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 
@@ -25,6 +27,7 @@ from gdstudio.gui.series import X_AXES, RunCurves, display
 from gdstudio.gui.views.lessons import adopt_presenter_texts
 
 REDRAW_INTERVAL_MS = 33
+"""The shortest time between two redraws (of either plot)."""
 LEFT_AXIS_WIDTH = 58
 REDRAW_BUSY_FRACTION = 0.15
 """While training runs at full speed, redraws are spaced so that drawing takes at most this share of one CPU.
@@ -114,17 +117,19 @@ class CurvesView(QWidget):
         # The data revision each plot shows: each plot is redrawn until it shows the latest one. (One revision for
         # both lost the loss plot's last data whenever a batch came between a loss turn and the accuracy turn.)
         self._drawn = {"loss": -1, "accuracy": -1}
-        self._next_redraw = 0.0
+        self._next_redraw = 0.0  # perf_counter() time before which no plot is redrawn
         self.redraw_fraction = REDRAW_IDLE_FRACTION
         """The share of one CPU that drawing may take (see REDRAW_BUSY_FRACTION); the window sets it."""
         self._turn = 0
         self._markers: list[tuple] = []
         self._marked = 0  # how many of the run's changes have been drawn (or skipped as too old)
         self._build()
+        # One shot at a time, started when the data changes: a clock ticking at 30 Hz woke an idle window 30
+        # times a second to find nothing new.
         self._timer = QTimer(self)
-        self._timer.setInterval(REDRAW_INTERVAL_MS)
+        self._timer.setSingleShot(True)
         self._timer.timeout.connect(self._on_timer)
-        self._timer.start()
+        curves.listen(self._schedule)
 
     # ----------------------------------------------------------------------------------------------------------
     # Layout
@@ -266,6 +271,7 @@ class CurvesView(QWidget):
         self.loss_plot.setLabel("left", "loss (log scale)" if on else "loss")
         self.loss_plot.enableAutoRange(axis="y")
         self._drawn["loss"] = -1  # drawn and ranged again at the next tick, also when the run has ended
+        self._schedule()
 
     def set_smoothing(self, weight: float) -> None:
         position = int(round(min(max(weight, 0.0), 0.99) * SMOOTHING_STEPS))
@@ -294,18 +300,36 @@ class CurvesView(QWidget):
     # ----------------------------------------------------------------------------------------------------------
     # Drawing
 
+    def _stale(self) -> list[str]:
+        """The plots that do not show the latest data yet."""
+        revision = self.curves.revision
+        return [name for name, drawn in self._drawn.items() if drawn != revision]
+
+    def _schedule(self) -> None:
+        """Redraw what is out of date as soon as the spacing of redraws allows (nothing when it is on its way)."""
+        if self._timer.isActive() or not self._stale():
+            return
+        wait = max(0.0, self._next_redraw - time.perf_counter())
+        self._timer.start(math.ceil(1000 * wait))
+
+    def showEvent(self, event) -> None:  # Qt override
+        super().showEvent(event)
+        self._schedule()  # hidden, it skipped its redraws
+
     @Slot()
     def _on_timer(self) -> None:
         """Redraw one out-of-date plot per tick (the loss twice for the accuracy once while both are, as the
-        accuracy changes slowly), so that each tick's work, and the event loop's wait for it, is one plot's."""
+        accuracy changes slowly), so that each tick's work, and the event loop's wait for it, is one plot's; then
+        sleep until the other plot's turn, or until the data changes."""
         if not self.isVisible():
-            return
+            return  # showEvent schedules again
         revision = self.curves.revision
-        stale = [name for name, drawn in self._drawn.items() if drawn != revision]
+        stale = self._stale()
         if not stale:
             return
         now = time.perf_counter()
         if now < self._next_redraw:
+            self._schedule()
             return
         started = time.thread_time()
         if len(stale) == 2:
@@ -321,7 +345,8 @@ class CurvesView(QWidget):
         else:
             self._draw_accuracy_now(revision)
         cost = time.thread_time() - started + painted  # CPU time, not wall time: waiting for the GIL is free
-        self._next_redraw = now + cost / self.redraw_fraction
+        self._next_redraw = now + max(cost / self.redraw_fraction, REDRAW_INTERVAL_MS / 1000)
+        self._schedule()
 
     def redraw(self, full: bool = False) -> None:
         """Draw the live curves (and, with ``full``, the kept runs and every marker) from the data now."""

@@ -30,7 +30,17 @@ class RunCurves:
 
     def __init__(self, limit: int = GUI_HISTORY_LIMIT) -> None:
         self.limit = limit
+        self._listeners: list = []
         self.clear()
+
+    def listen(self, callback) -> None:
+        """Call ``callback()`` after every change of the data: whoever draws it can sleep until then (an idle
+        window must not wake up to find nothing new, issue 17 item 6)."""
+        self._listeners.append(callback)
+
+    def _changed(self) -> None:
+        for callback in self._listeners:
+            callback()
 
     def clear(self) -> None:
         self.steps = Table(STEP_COLUMNS, self.limit)
@@ -39,6 +49,7 @@ class RunCurves:
         # Grows on, also across a clear: back at 0, a view that had drawn revision 0 would miss the new run.
         self.revision = getattr(self, "revision", -1) + 1
         """Grows with every change of the data: views redraw when it differs from what they drew."""
+        self._changed()
 
     def add(self, record: Progress) -> None:
         """Append one record: see :meth:`add_many`."""
@@ -66,6 +77,7 @@ class RunCurves:
         for record in records:
             self.changes.extend(record.changes)
         self.revision += 1
+        self._changed()
 
     def load(self, steps: dict, evals: dict, changes) -> None:
         """Replace everything with saved columns (``Table.as_dict()`` form) and changes."""
@@ -77,6 +89,7 @@ class RunCurves:
                               evaluations=self._evaluations_at(np.asarray(evals["step"])))
         self.changes = list(changes)
         self.revision += 1
+        self._changed()
 
     def __len__(self) -> int:
         return len(self.steps)
