@@ -816,6 +816,7 @@ class MainWindow(QMainWindow):
     def _set_redraw_budget(self) -> None:
         flat_out = self.controller.running and self.controls.pace is None
         self.view.redraw_fraction = REDRAW_BUSY_FRACTION if flat_out else REDRAW_IDLE_FRACTION
+        self.view.set_live(self.controller.running)
 
     @Slot()
     def _on_rebuild_requested(self) -> None:

@@ -49,6 +49,9 @@ class RunCurves:
         # Grows on, also across a clear: back at 0, a view that had drawn revision 0 would miss the new run.
         self.revision = getattr(self, "revision", -1) + 1
         """Grows with every change of the data: views redraw when it differs from what they drew."""
+        self.evals_revision = getattr(self, "evals_revision", -1) + 1
+        """Grows with every change of the accuracy measurements (a few times an epoch): the accuracy plot need not
+        be redrawn at every step."""
         self._changed()
 
     def add(self, record: Progress) -> None:
@@ -74,6 +77,7 @@ class RunCurves:
             self.evals.extend(step=step, epoch=np.array(epoch), examples=np.array(examples, np.int64),
                               train_accuracy=np.array(train), val_accuracy=np.array(val),
                               evaluations=self._evaluations_at(step))
+            self.evals_revision += 1
         for record in records:
             self.changes.extend(record.changes)
         self.revision += 1
@@ -89,6 +93,7 @@ class RunCurves:
                               evaluations=self._evaluations_at(np.asarray(evals["step"])))
         self.changes = list(changes)
         self.revision += 1
+        self.evals_revision += 1
         self._changed()
 
     def __len__(self) -> int:
