@@ -17,6 +17,7 @@ import pytest
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtWidgets import QApplication, QComboBox, QDoubleSpinBox, QLabel, QPushButton
 
+from .layout_checks import raise_view_by_tab
 from .person import WAIT_MS, click, curve_data, find, named_curve, pick, type_into, visible_text
 
 RUN_MS = 60_000
@@ -146,3 +147,18 @@ def test_a_slow_run_wakes_the_window_no_more_often_than_steps_arrive(qtbot, wind
     assert loss_paints <= steps + 2, f"{loss_paints} paints of the loss plot for {steps} steps"
     click(qtbot, find(window, QPushButton, "startButton"))  # Pause
     qtbot.waitUntil(lambda: state_text(window) == "Paused", timeout=WAIT_MS)
+
+
+def test_a_view_behind_another_tab_draws_the_last_weights_when_brought_to_the_front(qtbot, window):
+    """Issue 17 item 6: the views sleep while none on screen has anything new; a view tabbed behind another during
+    a run, brought to the front once the window is idle, draws the run's last weights."""
+    raise_view_by_tab(qtbot, window, "One image's maths")
+    type_into(qtbot, find(window, QDoubleSpinBox, "epochsSpin"), "2", commit=Qt.Key.Key_Return)
+    click(qtbot, find(window, QPushButton, "startButton"))
+    qtbot.waitUntil(lambda: state_text(window) == "Finished", timeout=RUN_MS)
+    last = window.controller.last_progress.step
+    counter = count_idle(qtbot)
+    assert sum(counter.timers.values()) <= IDLE_WAKEUPS, counter.timers.most_common(5)
+    raise_view_by_tab(qtbot, window, "Class templates")
+    caption = find(window, QLabel, "templatesCaption")
+    qtbot.waitUntil(lambda: visible_text(caption).startswith(f"W at step {last}:"), timeout=WAIT_MS)
