@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gdstudio.config import ConfigError, DataNotFound, check_batch_size, check_loss, check_lr, check_reg
+from gdstudio.config import ConfigError, DataError, DataNotFound, check_batch_size, check_loss, check_lr, check_reg
 from gdstudio.data.registry import load_dataset
 from gdstudio.engine.progress import Change
 from gdstudio.engine.runs import Run, RunError
@@ -85,7 +85,9 @@ def _find_data(run: Run, data_path, located) -> tuple:
         return load_dataset(run.dataset, recorded), recorded
     try:
         return load_dataset(run.dataset), None
-    except DataNotFound as exc:
+    except DataError as exc:  # where the recorded place is gone, any failure here means: not found
+        if recorded is None and not isinstance(exc, DataNotFound):
+            raise
         not_found = exc
     for place in located:
         if place is not None and Path(place).exists():

@@ -24,7 +24,7 @@ import weakref
 
 import numpy as np
 import shiboken6
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QObject, QTimer, Slot
 from PySide6.QtWidgets import QApplication, QDockWidget, QWidget
 
 
@@ -105,6 +105,7 @@ class LiveView(QWidget):
             self._dock = parent
             parent.visibilityChanged.connect(self._on_dock_visibility_changed)
 
+    @Slot(bool)
     def _on_dock_visibility_changed(self, visible: bool) -> None:
         if visible and self._dirty:
             self._wake_scheduler()
@@ -187,10 +188,12 @@ class _RefreshScheduler(QObject):
         self.wake()
 
     def wake(self) -> None:
-        """Look for due views at the next tick (a view has something new, or came on screen)."""
-        if not self._timer.isActive():
-            since = time.perf_counter() - self._last_tick
-            self._timer.start(max(0, math.ceil(1000 * (REFRESH_TICK_MS / 1000 - since))))
+        """Look for due views at the next tick (a view has something new, or came on screen), also when the timer
+        was set for a later one (a view that refreshes once in two seconds must not hold the others back)."""
+        since = time.perf_counter() - self._last_tick
+        delay = math.ceil(1000 * max(0.0, REFRESH_TICK_MS / 1000 - since))  # since the first tick: inf
+        if not self._timer.isActive() or self._timer.remainingTime() > delay:
+            self._timer.start(delay)
 
     def _tick(self) -> None:
         self._views = [ref for ref in self._views if (v := ref()) is not None and shiboken6.isValid(v)]
