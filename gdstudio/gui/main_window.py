@@ -647,17 +647,15 @@ class MainWindow(QMainWindow):
     @Slot(str, str, str, str)
     def _on_run_data_missing(self, folder: str, name: str, recorded: str, message: str) -> None:
         """A run folder's data set is not where it was: ask where it is (a folder or an archive), then open the
-        run with it. The run's own message speaks to the command line (``--data``): the question speaks of
-        this window's buttons."""
-        spec = DATASETS.get(name)
-        title = spec.title if spec is not None else name
+        run with it. The engine's ``message`` speaks to the command line (``--data``), so the question is the
+        window's own, about its buttons."""
+        title = short_title(name)
         where = (f"It was read from {recorded}, which is not there now." if recorded else
                  f"{title} is not on this computer (nor in {self._cache_hint(name)}).")
-        box = QMessageBox(QMessageBox.Icon.Question, f"Where is {short_title(name)}?",
+        box = QMessageBox(QMessageBox.Icon.Question, f"Where is {title}?",
                           f"The run in {folder} was trained on {title}. {where}\n\nLocate the folder or the archive "
                           "that holds it, and the run opens and can go on.", parent=self)
         box.setObjectName("runDataMissingDialog")
-        box.setDetailedText(message)
         folder_button = box.addButton("Locate folder…", QMessageBox.ButtonRole.AcceptRole)
         archive_button = box.addButton("Locate archive…", QMessageBox.ButtonRole.ActionRole)
         box.addButton(QMessageBox.StandardButton.Cancel)
