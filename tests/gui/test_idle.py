@@ -108,7 +108,8 @@ def test_an_idle_window_wakes_up_for_nothing_and_still_draws_new_steps(qtbot, wi
     if when == "after a run":
         type_into(qtbot, find(window, QDoubleSpinBox, "epochsSpin"), "2", commit=Qt.Key.Key_Return)
         click(qtbot, find(window, QPushButton, "startButton"))
-        qtbot.waitUntil(lambda: state_text(window) == "Finished" and drawn_steps(window) > 0, timeout=RUN_MS)
+        qtbot.waitUntil(lambda: state_text(window) == "Finished" and drawn_steps(window) > 0
+                        and drawn_steps(window) == window.controller.last_progress.step, timeout=RUN_MS)
     elif when == "paused":
         start_paced_run(qtbot, window, "100 steps/s")
         click(qtbot, find(window, QPushButton, "startButton"))
