@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -522,6 +523,20 @@ class CurvesView(QWidget):
             self._remove_marker(self._markers.pop(0)[1])
 
     def _remove_marker(self, lines) -> None:
+        label = lines[0].label
+        scene = label.scene()
+        # A pyqtgraph label joins its scene's sigPrepareForPaint when first painted and leaves it only when
+        # painted in another scene: removed, it stayed connected, and once the garbage collector had emptied its
+        # Python side, the next paint called it ("'InfLineLabel' object has no attribute 'textItem'", seen in the
+        # soak under load). Hidden and disconnected first, nothing calls it again.
+        label.setVisible(False)
+        if scene is not None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # never painted: it had not connected
+                try:
+                    scene.sigPrepareForPaint.disconnect(label.updateTransform)
+                except (RuntimeError, TypeError):
+                    pass
         for plot, line in zip((self.loss_plot, self.accuracy_plot), lines):
             plot.removeItem(line)
 
