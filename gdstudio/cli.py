@@ -19,6 +19,8 @@ from gdstudio import config as cfg
 from gdstudio.config import ConfigError, GDStudioError
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_DIVERGED = 0, 1, 2, 3
+QUICK_REAL_EPOCHS = 2
+"""``gdstudio bench --workload fashion-mnist --quick`` trains this many epochs (``engine/bench_real.py``)."""
 CHECKPOINT_SECONDS = cfg.CHECKPOINT_SECONDS
 
 
@@ -188,15 +190,19 @@ def build_parser() -> argparse.ArgumentParser:
     download.add_argument("--quiet", action="store_true", help="no progress bar")
 
     bench = commands.add_parser("bench", help="time the backends against a NumPy loop and the FLOP bound")
-    bench.add_argument("--workload", choices=("cifar10", "digits"), action="append", dest="workloads",
-                       help="synthetic data shaped like this data set (repeatable; default: both)")
+    bench.add_argument("--workload", choices=("cifar10", "digits", "fashion-mnist"), action="append",
+                       dest="workloads", help="cifar10, digits: synthetic data of that shape (repeatable; default: "
+                       "both); fashion-mnist: the real data set, with the NumPy loop, PyTorch and scikit-learn")
     bench.add_argument("--backend", choices=("cpu", "cuda", "numpy"), action="append", dest="backends",
                        help="engine backend to time (repeatable; default: every one that runs here)")
     bench.add_argument("--loss", choices=cfg.LOSSES, default="softmax", help="loss function (default: softmax)")
     bench.add_argument("--repeats", type=_whole_number("--repeats", 1), help="timings per implementation, in "
                        "interleaved rounds, best kept (default: 3, --quick: 1)")
     bench.add_argument("--no-torch", action="store_true", help="skip PyTorch even when it is installed")
-    bench.add_argument("--quick", action="store_true", help="tiny sizes, one repeat (seconds; ratios mean little)")
+    bench.add_argument("--quick", action="store_true", help="tiny sizes, one repeat (seconds; ratios mean little); "
+                       f"fashion-mnist: {QUICK_REAL_EPOCHS} epochs")
+    bench.add_argument("--epochs", type=_whole_number("--epochs", 1), help="fashion-mnist: epochs to train "
+                       "(default: the data set's, 20)")
     bench.add_argument("--json", action="store_true", help="print one JSON object on stdout instead of a table")
     return parser
 
@@ -484,6 +490,11 @@ def cmd_bench(args) -> int:
         raise ConfigError(f"backend cuda: {cuda_status()}")
     workloads = tuple(dict.fromkeys(args.workloads or ("cifar10", "digits")))
     backends = list(dict.fromkeys(args.backends)) if args.backends else None
+    if "fashion-mnist" in workloads:
+        return _bench_real(args, workloads, backends)
+    if args.epochs is not None:
+        raise UsageError("gdstudio bench: argument --epochs: only the real workload (--workload fashion-mnist) "
+                         "trains whole epochs")
     result = run_bench(workloads, backends, loss=args.loss, quick=args.quick, repeats=args.repeats,
                        torch="no" if args.no_torch else "auto",
                        report=lambda line: print(f"gdstudio: bench {line}", file=sys.stderr))
@@ -491,6 +502,27 @@ def cmd_bench(args) -> int:
         _print_json(result)
     else:
         print(format_table(result))
+    return EXIT_OK
+
+
+def _bench_real(args, workloads, backends) -> int:
+    from gdstudio.engine.bench_real import format_real_table, run_real_bench
+
+    if len(workloads) > 1:
+        raise UsageError("gdstudio bench: argument --workload: fashion-mnist runs on its own (it trains the real "
+                         "data set for minutes); give it alone")
+    if backends is not None and "numpy" in backends:
+        raise UsageError("gdstudio bench: argument --backend: fashion-mnist times GD Studio on cpu or cuda (the "
+                         "NumPy loop is its baseline)")
+    result = run_real_bench("fashion-mnist", backends, loss=args.loss,
+                            epochs=args.epochs if args.epochs is not None else (QUICK_REAL_EPOCHS if args.quick
+                                                                                 else None),
+                            quick=args.quick, torch="no" if args.no_torch else "auto",
+                            report=lambda line: print(f"gdstudio: bench {line}", file=sys.stderr))
+    if args.json:
+        _print_json(result)
+    else:
+        print(format_real_table(result))
     return EXIT_OK
 
 
