@@ -19,8 +19,6 @@ from gdstudio import config as cfg
 from gdstudio.config import ConfigError, GDStudioError
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_DIVERGED = 0, 1, 2, 3
-QUICK_REAL_EPOCHS = 2
-"""``gdstudio bench --workload fashion-mnist --quick`` trains this many epochs (``engine/bench_real.py``)."""
 CHECKPOINT_SECONDS = cfg.CHECKPOINT_SECONDS
 
 
@@ -200,7 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "interleaved rounds, best kept (default: 3, --quick: 1)")
     bench.add_argument("--no-torch", action="store_true", help="skip PyTorch even when it is installed")
     bench.add_argument("--quick", action="store_true", help="tiny sizes, one repeat (seconds; ratios mean little); "
-                       f"fashion-mnist: {QUICK_REAL_EPOCHS} epochs")
+                       "fashion-mnist: two epochs")
     bench.add_argument("--epochs", type=_whole_number("--epochs", 1), help="fashion-mnist: epochs to train "
                        "(default: the data set's, 20)")
     bench.add_argument("--json", action="store_true", help="print one JSON object on stdout instead of a table")
@@ -279,9 +277,9 @@ def cmd_train(args) -> int:
         (session.W.astype("float64") ** 2).sum()), "train_accuracy": final.get("train_accuracy"),
         "val_accuracy": final.get("val_accuracy"), "test_accuracy": final.get("test_accuracy"),
         "steps": session.step, "epochs": session.epoch, "evaluations": session.evaluations,
-        "seconds": seconds, "startup_seconds": startup, "backend": session.backend.name, "dataset": c.dataset, "loss_function": c.loss,
-        "strategy": c.strategy, "lr": session.lr, "reg": session.reg, "batch_size": session.batch_size,
-        "message": last.message}
+        "seconds": seconds, "startup_seconds": startup, "backend": session.backend.name, "dataset": c.dataset,
+        "loss_function": c.loss, "strategy": c.strategy, "lr": session.lr, "reg": session.reg,
+        "batch_size": session.batch_size, "message": last.message}
     if last.status == DIVERGED:
         print(f"gdstudio: diverged: {last.message}", file=sys.stderr)
     else:
@@ -514,10 +512,8 @@ def _bench_real(args, workloads, backends) -> int:
     if backends is not None and "numpy" in backends:
         raise UsageError("gdstudio bench: argument --backend: fashion-mnist times GD Studio on cpu or cuda (the "
                          "NumPy loop is its baseline)")
-    result = run_real_bench("fashion-mnist", backends, loss=args.loss,
-                            epochs=args.epochs if args.epochs is not None else (QUICK_REAL_EPOCHS if args.quick
-                                                                                 else None),
-                            quick=args.quick, torch="no" if args.no_torch else "auto",
+    result = run_real_bench("fashion-mnist", backends, loss=args.loss, epochs=args.epochs, quick=args.quick,
+                            torch="no" if args.no_torch else "auto",
                             report=lambda line: print(f"gdstudio: bench {line}", file=sys.stderr))
     if args.json:
         _print_json(result)

@@ -48,7 +48,8 @@ def window_round(dataset: str) -> dict:
     wall = time.perf_counter() - started
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     # the process from its start (interpreter, imports, window, data, kernels) until Start is enabled
-    return {"process_to_ready": wall - result.pop("after_ready"), "start_to_first_point": result["start_to_first_point"]}
+    return {"process_to_ready": wall - result.pop("after_ready"),
+            "start_to_first_point": result["start_to_first_point"]}
 
 
 def _env() -> dict:
