@@ -27,6 +27,17 @@ class DataError(GDStudioError):
     """A data set, file or archive is missing, unreadable or malformed; the message names the file."""
 
 
+class DataNotFound(DataError):
+    """A data set is not where it was looked for (a path that is not there, or no copy on this machine): a
+    person can point to where it is. ``dataset`` names it; ``path`` is the place looked in that a run recorded,
+    if any."""
+
+    def __init__(self, message: str, dataset: str | None = None, path: str | None = None) -> None:
+        super().__init__(message)
+        self.dataset = dataset
+        self.path = path
+
+
 class DownloadError(DataError):
     """A download failed (network, HTTP status, size or checksum); nothing complete-looking was left behind."""
 
@@ -82,15 +93,41 @@ GRADCHECK_GOOD = 1e-7
 GRADCHECK_WRONG = 1e-2
 CUDA_THREADS_PER_BLOCK = 256
 """Threads per block of the CUDA kernels (tests lower it so that tiny inputs span several blocks)."""
+CUDA_SIM_THREADS_PER_BLOCK = 8
+"""At most this many threads per block under numba's CUDA simulator (``NUMBA_ENABLE_CUDASIM=1``), which runs each
+thread as a Python thread: with 256, 40 toy2d steps took 7 min 42 s."""
+CUDA_SIM_SWITCH_INTERVAL = 1e-4
+"""The interpreter's switch interval (seconds) during a simulated launch: its barriers hand the GIL from thread to
+thread, at Python's default 5 ms each barrier took milliseconds per thread."""
 CUDA_AUTO_MIN_FEATURES = 10_000
 """``--backend auto`` picks a real CUDA device when D·C is at least this (see ``engine/backends.py``)."""
 CPU_WIDE_VECTORS = True
 """Compile the Numba CPU kernels with 512-bit vectors where the CPU has AVX-512 (see ``kernels/cpu.py``)."""
 REG_RANGE = (0.0, 1e8)
 MAX_BATCH_SIZE = 1_000_000
+MAX_SEED = 2**63 - 1
+MAX_SWEEP_WORKERS = 1024
+"""``gdstudio sweep --workers`` at most (more processes than this only queue for the cores)."""
 DOWNLOAD_TIMEOUT_S = 30.0
 DOWNLOAD_CHUNK_BYTES = 1 << 16
 MAX_ARCHIVE_MEMBER_BYTES = 512 * 1024 * 1024
+IMAGE_FOLDER_DATASET = "images"
+"""The data set made from a person's own folder of class folders (``--dataset images --data DIR``)."""
+IMAGE_SIZE_DEFAULT = 32
+IMAGE_SIZE_RANGE = (4, 256)
+"""``--image-size N``: images become N×N; 256×256×3 is already 196,608 inputs per image."""
+IMAGE_MAX_PIXELS = 50_000_000
+"""Images whose header claims more pixels than this are refused before decoding (a decompression bomb: a small
+PNG can claim 30,000 × 30,000 pixels, 2.7 GB as RGB). Pillow's own limit (``Image.MAX_IMAGE_PIXELS``, about 89 M,
+an error only at twice that) is process-wide and may be changed by anyone; this one is GD Studio's."""
+IMAGE_MAX_FILES = 200_000
+"""A folder with more files than this is refused before any is decoded: it is more likely a home folder or a
+disk chosen by mistake than a data set for a linear classifier."""
+IMAGE_SPLIT_SHARES = (0.2, 0.2)
+"""Of each class of an image folder: the share held out for validation and the share for test (the rest trains);
+a class of three or more images gets at least one in each."""
+SCHEDULER_CONNECT_SECONDS = 5.0
+"""A sweep on a Dask cluster gives up on a scheduler that has not answered within this (``--scheduler``)."""
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -103,10 +140,7 @@ def _require_number(name: str, value: Any) -> float:
             value = float(value)
         except (TypeError, ValueError):
             raise ConfigError(f"{name} must be a number, got {value!r}") from None
-    value = float(value)
-    if math.isnan(value):
-        raise ConfigError(f"{name} must be a number, got nan")
-    return value
+    return float(value)  # nan is a number here: each range check refuses it, saying what is allowed
 
 
 def _require_int(name: str, value: Any) -> int:
@@ -176,6 +210,10 @@ class TrainConfig:
     budget: int | None = None
     """Budget of mini-batch loss evaluations for the search strategies (``None``: what ``epochs`` allows)."""
     threads: int | None = None
+    image_size: int | None = None
+    """``--dataset images`` only: the side of the square the images are resized to (``None``: the default)."""
+    grey: bool = False
+    """``--dataset images`` only: decode the images as grey (one channel) instead of RGB."""
     extra: dict = field(default_factory=dict, compare=False, hash=False)
 
     def __post_init__(self) -> None:
@@ -196,7 +234,7 @@ class TrainConfig:
         if self.epochs is not None:
             epochs = _require_number("epochs", self.epochs)
             if not (epochs > 0 and math.isfinite(epochs)):
-                raise ConfigError(f"epochs must be > 0, got {self.epochs!r}")
+                raise ConfigError(f"epochs must be a finite number > 0, got {self.epochs!r}")
             set_(self, "epochs", epochs)
         if self.steps is not None:
             steps = _require_int("steps", self.steps)
@@ -209,7 +247,7 @@ class TrainConfig:
                 raise ConfigError(f"budget must be > 0, got {self.budget!r}")
             set_(self, "budget", budget)
         seed = _require_int("seed", self.seed)
-        if not 0 <= seed < 2**63:
+        if not 0 <= seed <= MAX_SEED:
             raise ConfigError(f"seed must be between 0 and 2**63 - 1, got {seed}")
         set_(self, "seed", seed)
         if self.init_scale is not None:
@@ -222,6 +260,21 @@ class TrainConfig:
             if threads < 1:
                 raise ConfigError(f"threads must be >= 1, got {self.threads!r}")
             set_(self, "threads", threads)
+        self._check_image_options()
+
+    def _check_image_options(self) -> None:
+        if self.image_size is not None:
+            size = _require_int("image_size", self.image_size)
+            low, high = IMAGE_SIZE_RANGE
+            if not low <= size <= high:
+                raise ConfigError(f"image_size must be between {low} and {high}, got {size}")
+            object.__setattr__(self, "image_size", size)
+        if not isinstance(self.grey, bool):
+            raise ConfigError(f"grey must be true or false, got {self.grey!r}")
+        if self.dataset != IMAGE_FOLDER_DATASET:
+            for flag, given in (("--image-size", self.image_size is not None), ("--grey", self.grey)):
+                if given:
+                    raise ConfigError(f"{flag} applies to --dataset {IMAGE_FOLDER_DATASET} only")
 
     def replace(self, **changes: Any) -> "TrainConfig":
         """A copy with ``changes`` applied and validated."""

@@ -14,12 +14,13 @@ old run). Loading validates every file and never unpickles anything.
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import json
 import math
 import os
+import secrets
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,9 +62,13 @@ class Run:
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
+    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename.
+
+    The file gets the mode the user's umask gives any new file (``0o666 & ~umask``), not the 0600 of
+    ``tempfile.mkstemp``: a run folder or an exported CSV is shared like any other file the user makes.
+    """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = _new_temporary(path)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -76,6 +81,22 @@ def write_atomic(path: Path, data: bytes) -> None:
         except FileNotFoundError:
             pass
         raise
+
+
+def _new_temporary(path: Path) -> tuple[int, Path]:
+    """A new, exclusively created file beside ``path``, open for writing: ``(descriptor, its path)``.
+
+    Made with ``os.open(..., 0o666)`` so that the kernel applies the umask, as for any new file; reading the umask
+    instead would mean setting it for a moment, which races with other threads that create files.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+    for _ in range(100):
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp"
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no free temporary name", str(path.parent))
 
 
 def _finite_or_none(value):
@@ -105,8 +126,14 @@ def metrics_csv(history) -> str:
 
 def save_run(folder, session, final: dict | None = None, data_path=None) -> Path:
     """Write ``session`` (config, curves, weights and the state needed to resume) into ``folder``, atomically as
-    a whole (see the module's docstring)."""
+    a whole (see the module's docstring).
+
+    ``data_path`` is recorded as where the data set is (``config.json``'s ``data_path``); by default, where the
+    session read it from (``session.data_path``), so that every save and resume of a run keeps its data's place.
+    """
     folder = Path(folder)
+    if data_path is None:
+        data_path = getattr(session, "data_path", None)
     if not np.all(np.isfinite(session.W)) or not np.all(np.isfinite(session.b)):
         raise RunError(f"{folder}: refusing to save non-finite weights")
     weights = io.BytesIO()
@@ -208,6 +235,15 @@ def _load_weights(path: Path, config: TrainConfig) -> dict:
     if len(order) and (order.min() < 0 or order.max() >= len(order) or len(np.unique(order)) != len(order)):
         raise RunError(f"{path}: 'order' is not a permutation")
     return arrays
+
+
+def is_run_folder(folder) -> bool:
+    """Whether ``folder`` holds a GD Studio run's ``config.json``: a folder that a save may write over."""
+    try:
+        _load_json(_current(Path(folder), "config.json"))
+    except RunError:
+        return False
+    return True
 
 
 def load_metrics(path: Path) -> list[dict]:

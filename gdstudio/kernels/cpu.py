@@ -36,6 +36,7 @@ import numpy as np
 from numba import njit, prange
 
 from gdstudio.config import CPU_WIDE_VECTORS
+from gdstudio.kernels.quick_load import quick_load
 
 
 def _prefer_wide_vectors() -> None:
@@ -99,10 +100,11 @@ def padded_classes(C: int) -> int:
     return -(-C // LANES) * LANES
 
 
-@njit(nogil=True, cache=True)
-def _layout(nb_max, C, D):
+def _layout_sizes(nb_max, C, D):
     """Sizes of the layout ``D`` chooses: ``(Cp, pixel tiles, gradient tasks, weight rows, weight columns, floats of
-    the short-row parts (dWᵀ, the preprocessed batch, the rows being measured and their scores))``."""
+    the short-row parts (dWᵀ, the preprocessed batch, the rows being measured and their scores))``. Plain Python for
+    :func:`work_size` (a compiled function called from Python would make Numba refresh its whole target on its first
+    load from the cache, which the kernels' entry points avoid: ``quick_load``); :func:`_layout` inside kernels."""
     Cp = (C + LANES - 1) // LANES * LANES
     if D < SMALL_D:  # no offsets: the rows are preprocessed
         tasks = (D + SHORT_TASK_PIXELS - 1) // SHORT_TASK_PIXELS
@@ -111,9 +113,12 @@ def _layout(nb_max, C, D):
     return Cp, pixel_tiles, (C + CLASS_BLOCK - 1) // CLASS_BLOCK * pixel_tiles, C, D, 0
 
 
+_layout = njit(nogil=True, cache=True)(_layout_sizes)
+
+
 def work_size(batch_size: int, C: int, D: int) -> int:
     """Floats in the work buffer of :func:`train_chunk` (see :func:`_carve` for what they hold)."""
-    Cp, pixel_tiles, tasks, w_rows, w_cols, short_parts = _layout(batch_size, C, D)
+    Cp, pixel_tiles, tasks, w_rows, w_cols, short_parts = _layout_sizes(batch_size, C, D)
     return 2 * w_rows * w_cols + short_parts + 4 * Cp + 4 * batch_size + 2 * tasks + pixel_tiles * Cp
 
 
@@ -659,7 +664,8 @@ def _compile_variants(func):
                                       func.__closure__)
             copy.__qualname__ = func.__qualname__ + suffix
             copy.__module__ = func.__module__
-            variants[short, parallel] = njit(nogil=True, cache=True, parallel=parallel)(copy)
+            # the entry points: loaded from the cache without a refresh of Numba's target (quick_load)
+            variants[short, parallel] = quick_load(njit(nogil=True, cache=True, parallel=parallel)(copy))
     return variants
 
 
@@ -865,6 +871,14 @@ def _evaluate(X, y, mean, scale, W, b, loss_id, block_rows, out_pred, out_loss):
 
 _TRAIN_CHUNK = _compile_variants(_train_chunk)
 _EVALUATE = _compile_variants(_evaluate)
+
+
+def dispatchers() -> dict:
+    """Every compiled entry point by name (``train_chunk_short``, ``evaluate_long_parallel`` …): what a process
+    compiles or loads from the cache, for tests that count the signatures a run needs."""
+    return {f"{name}_{'short' if short else 'long'}{'_parallel' if parallel else ''}": dispatcher
+            for name, table in (("train_chunk", _TRAIN_CHUNK), ("evaluate", _EVALUATE))
+            for (short, parallel), dispatcher in table.items()}
 
 
 def train_chunk_serial(*args):
