@@ -8,9 +8,10 @@ Each kernel is compiled twice from one Python function: serially, and with ``par
 splits the work. Every output element is owned by exactly one loop iteration, and every sum runs in an order that
 the source fixes, so the result depends neither on the thread count nor on how the compiler treated this copy of
 the code: same seed + same backend = the same bits, whether the kernels were compiled in this process or loaded
-from Numba's on-disk cache. So nothing is compiled with fast-math (reassociation let every compiled copy of a
-helper sum in its own order, and which copy ran depended on the cache: issue 14); where a sum is vectorised its
-lanes are explicit (:mod:`gdstudio.kernels.lanes`) and added up in a fixed order.
+from Numba's on-disk cache. So nothing is compiled with fast-math (reassociation together with contraction let
+every compiled copy of a helper sum and fuse in its own order, and which copy ran depended on the cache: issue 14;
+either flag alone gave the same bits); where a sum is vectorised its lanes are explicit
+(:mod:`gdstudio.kernels.lanes`) and added up in a fixed order.
 
 Two layouts, chosen by the number of pixels ``D``:
 

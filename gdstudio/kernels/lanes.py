@@ -1,7 +1,9 @@
 """Sixteen float32 lanes for the Numba CPU kernels: SIMD arithmetic whose every result the source fixes.
 
-Why this exists: the kernels once let LLVM reassociate floating-point sums (``fastmath={"reassoc", ...}``) so that
-it could vectorise them. Then each compiled copy of a function may sum in its own order, and Numba compiles more
+Why this exists: the kernels once let LLVM reassociate floating-point sums and contract multiply-adds
+(``fastmath={"reassoc", "contract", "nsz"}``) so that it could vectorise them. Then each compiled copy of a function
+may sum and fuse in its own order (measured: reassociation and contraction together; either alone did not change
+the bits of the issue's run), and Numba compiles more
 than one copy: a helper is compiled on its own and again inside every kernel that calls it (re-optimised there),
 and a ``prange`` body likewise. Which copy a call reaches depends on what the process loaded first (a fresh compile
 binds the helper's own copy, a kernel loaded from the on-disk cache its inlined one), so a run that compiled its
