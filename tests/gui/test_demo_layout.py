@@ -324,7 +324,7 @@ def test_a_change_made_in_presenter_mode_is_labelled_in_its_size(qtbot):
     """Issue 12 item 7: a lecturer in presenter mode changes α live: that change's label is as large as the rest,
     and comes back to the normal size with F11 off."""
     window = _open(qtbot)
-    type_into(qtbot, find(window, QDoubleSpinBox, "epochsSpin"), "100000", commit=Qt.Key.Key_Return)
+    type_into(qtbot, find(window, QDoubleSpinBox, "epochsSpin"), "1000000", commit=Qt.Key.Key_Return)
     click(qtbot, find(window, QPushButton, "startButton"))
     qtbot.waitUntil(lambda: window.controller.state == "running", timeout=WAIT_MS)
     type_into(qtbot, find(window, QDoubleSpinBox, "lrSpin"), "0.5", commit=Qt.Key.Key_Return)

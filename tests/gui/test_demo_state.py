@@ -142,7 +142,7 @@ def wait_for_steps(qtbot, window, more_than: int) -> None:
 
 
 def start_long_run(qtbot, window) -> None:
-    type_into(qtbot, epochs_box(window), "100000", commit=Qt.Key.Key_Return)
+    type_into(qtbot, epochs_box(window), "1000000", commit=Qt.Key.Key_Return)
     click(qtbot, start_button(window))
     wait_for_steps(qtbot, window, 50)
 

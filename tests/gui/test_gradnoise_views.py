@@ -23,7 +23,7 @@ JOB_MS = 60_000
 
 
 def _start_long_run(qtbot, window) -> None:
-    type_into(qtbot, find(window, QDoubleSpinBox, "epochsSpin"), "100000", commit=Qt.Key.Key_Return)
+    type_into(qtbot, find(window, QDoubleSpinBox, "epochsSpin"), "1000000", commit=Qt.Key.Key_Return)
     click(qtbot, find(window, QPushButton, "startButton"))
     qtbot.waitUntil(lambda: window.controller.last_progress is not None
                     and window.controller.last_progress.step > 50, timeout=WAIT_MS)

@@ -96,7 +96,7 @@ def count_idle(qtbot) -> EventCounter:
 def start_paced_run(qtbot, window, speed: str) -> None:
     """Speed box, a long run, Start: as a lecturer who explains steps one by one."""
     pick(qtbot, find(window, QComboBox, "paceCombo"), speed)
-    type_into(qtbot, find(window, QDoubleSpinBox, "epochsSpin"), "100000", commit=Qt.Key.Key_Return)
+    type_into(qtbot, find(window, QDoubleSpinBox, "epochsSpin"), "1000000", commit=Qt.Key.Key_Return)
     click(qtbot, find(window, QPushButton, "startButton"))
     qtbot.waitUntil(lambda: drawn_steps(window) >= 2, timeout=RUN_MS)
 
