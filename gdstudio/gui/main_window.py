@@ -11,6 +11,7 @@ import re
 import time
 from pathlib import Path
 
+import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QSettings, QSize, Qt, QTimer, Slot
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
@@ -681,6 +682,9 @@ class MainWindow(QMainWindow):
         self._show_status(None)
         if info.source == "opened":
             self.statusBar().showMessage(f"Opened {info.folder} at step {info.step:,}", 5000)
+            final = info.final
+            if info.status == OK and final.get("steps", info.step) == info.step:
+                self._show_final(final)  # a finished run's accuracies, as its config.json holds them
             if info.status == DIVERGED:
                 self.banner.hide()
 
@@ -702,10 +706,17 @@ class MainWindow(QMainWindow):
             self.banner.show_divergence(record)
             self.final_label.setText("")
             return
-        if record.status == OK and "test_accuracy" in final:
-            self.final_label.setText(  # the state label beside it says "Finished"
-                f"accuracy train {100 * final['train_accuracy']:.1f} %, validation "
-                f"{100 * final['val_accuracy']:.1f} %, test {100 * final['test_accuracy']:.1f} % (full splits)")
+        if record.status == OK:
+            self._show_final(final)
+
+    def _show_final(self, final: dict) -> None:
+        """The run's accuracies on the full splits, beside the state label's "Finished"."""
+        names = ("train_accuracy", "val_accuracy", "test_accuracy")
+        if not all(isinstance(final.get(name), (int, float)) for name in names):
+            return
+        train, val, test = (100 * final[name] for name in names)
+        self.final_label.setText(f"accuracy train {train:.1f} %, validation {val:.1f} %, test {test:.1f} % "
+                                 "(full splits)")
 
     @Slot(str)
     def _on_state_changed(self, state: str) -> None:
@@ -836,7 +847,8 @@ class MainWindow(QMainWindow):
             self.step_label.setText(f"step {step:,}")
             self.epoch_label.setText(f"epoch {epoch:.2f}")
             self.rate_label.setText("— examples/s")
-            self.loss_label.setText("loss —")
+            loss = last_recorded_loss(info)
+            self.loss_label.setText("loss —" if loss is None else f"loss {loss:.4g}")
             self.backend_label.setText(f"backend {info.backend}" if info is not None else "backend —")
             return
         self.step_label.setText(f"step {record.step:,}")
@@ -1038,6 +1050,15 @@ class MainWindow(QMainWindow):
     def shutdown(self) -> bool:
         """Stop the training thread and wait for it (closing does this too)."""
         return self.controller.shutdown()
+
+
+def last_recorded_loss(info: SessionInfo | None) -> float | None:
+    """The loss of an opened run's last recorded step (its curve's end); None for a run with no steps yet."""
+    if info is None or info.history is None:
+        return None
+    losses = np.asarray(info.history["steps"].get("loss", ()), dtype=np.float64)
+    finite = losses[np.isfinite(losses)]
+    return float(finite[-1]) if len(finite) else None
 
 
 def in_window_words(message: str) -> str:
