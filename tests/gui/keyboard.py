@@ -88,3 +88,28 @@ def current_tab_title(window, dock: QDockWidget) -> str:
 
 def wait_for_focus(qtbot, widget: QWidget) -> None:
     qtbot.waitUntil(lambda: focused() is widget, timeout=WAIT_MS)
+
+
+def click_view_tab(qtbot, window, name: str):
+    """Click the tab of view ``name`` (scrolling the tab bar with its arrows first if needed); the view, once it
+    can be seen."""
+    from PySide6.QtWidgets import QToolButton
+
+    from tests.gui.person import click
+
+    view = window.views[name]
+    title = type(view).title
+    for bar in window.findChildren(QTabBar):
+        titles = [bar.tabText(i) for i in range(bar.count())]
+        if title not in titles or not bar.isVisible():
+            continue
+        index = titles.index(title)
+        arrows = [b for b in bar.findChildren(QToolButton) if b.isVisible()]
+        for _ in range(20):
+            if bar.rect().contains(bar.tabRect(index)) or not arrows:
+                break
+            click(qtbot, arrows[-1])  # the right arrow
+        click(qtbot, bar, pos=bar.tabRect(index).center())
+        qtbot.waitUntil(lambda: view.isVisible() and not view.visibleRegion().isEmpty(), timeout=WAIT_MS)
+        return view
+    raise AssertionError(f"no tab titled {title!r}")

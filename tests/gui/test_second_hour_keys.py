@@ -25,7 +25,8 @@ from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QDoubleSpinBo
 from gdstudio.engine.progress import OK
 
 from .conftest import LOAD_TIMEOUT_MS
-from .keyboard import behind_a_tab, current_tab_title, describe, focused, key, tab_to, wait_for_focus
+from .keyboard import (behind_a_tab, click_view_tab, current_tab_title, describe, focused, key, tab_to,
+                       wait_for_focus)
 from .person import (WAIT_MS, click, curve_data, find, named_curve, needs_x_server, trigger_menu, type_into,
                      visible_text)
 
@@ -407,3 +408,135 @@ def test_keep_this_run_and_get_are_reached_by_tab_and_pressed_by_key(qtbot, wind
     qtbot.waitUntil(lambda: bool(seen) and not menu.isVisible(), timeout=WAIT_MS)
     assert any(text.startswith("Get ") for text in seen[0]), seen
     assert shown_step(window) == 1
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Item 9: the small ones
+
+
+def contrast(first: QColor, second: QColor) -> float:
+    """The WCAG contrast ratio of two colours (1 … 21)."""
+    def luminance(colour: QColor) -> float:
+        channels = [c / 255 for c in (colour.red(), colour.green(), colour.blue())]
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    light, dark = sorted((luminance(first), luminance(second)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def scene_rect_in_widget(plot_widget, item) -> QRect:
+    """Where a plot's graphics item is drawn, in the pixels of the plot widget's viewport (which it draws on)."""
+    return plot_widget.mapFromScene(item.sceneBoundingRect()).boundingRect()
+
+
+def test_the_landscape_x_labels_are_whole_where_they_are_seen(qtbot, window):
+    """Issue 17 item 9: the loss landscape's x labels ("distance from W …", "random direction") are drawn whole:
+    inside their plot and inside the part of it the dock shows (it read "stance from W along…")."""
+    view = click_view_tab(qtbot, window, "landscapeView")
+    qtbot.waitUntil(lambda: bool(visible_text(find(view, QLabel, "landscapeSummary"))), timeout=RUN_TIMEOUT_MS)
+    qtbot.wait(300)
+    for plot in (find(view, pg.PlotWidget, "landscapeLinePlot"), find(view, pg.PlotWidget, "landscapePlanePlot")):
+        label = plot.getAxis("bottom").label
+        text = label.toPlainText()
+        drawn = scene_rect_in_widget(plot, label)
+        width = label.document().idealWidth()  # the text itself, without the item's margins
+        middle = drawn.center().x()
+        left, right = QPoint(int(middle - width / 2), drawn.center().y()), QPoint(int(middle + width / 2),
+                                                                                 drawn.center().y())
+        canvas = plot.viewport()
+        assert canvas.rect().contains(left) and canvas.rect().contains(right), (text, drawn, canvas.rect())
+        seen = canvas.visibleRegion()
+        assert seen.contains(left) and seen.contains(right), f"{text!r} cut by the dock: {seen.boundingRect()}"
+        assert "W" in text or "direction" in text, text
+
+
+def test_the_race_legend_shows_the_strategies_colours_before_the_first_race(qtbot, window):
+    """Issue 17 item 9: before any race, each legend entry's marker is drawn in its strategy's colour (they were
+    grey until the first race)."""
+    from gdstudio.gui.views.lecture.jobs import STRATEGY_COLOURS
+    from gdstudio.gui.views.lecture.race import STRATEGY_TITLES
+
+    view = click_view_tab(qtbot, window, "raceView")
+    plot = find(view, pg.PlotWidget, "racePlot")
+    qtbot.wait(300)
+    image = plot.grab().toImage()
+    ratio = image.devicePixelRatio()
+    legend = plot.getPlotItem().legend
+    assert len(legend.items) == len(STRATEGY_TITLES)
+    for sample, label in legend.items:
+        name = next(n for n, title in STRATEGY_TITLES.items() if title == label.text)
+        wanted = QColor(*STRATEGY_COLOURS[name]) if isinstance(STRATEGY_COLOURS[name], tuple) \
+            else QColor(STRATEGY_COLOURS[name])
+        # the marker's upper half, above the line drawn through the sample's middle in the same colour
+        top = plot.mapFromScene(sample.mapToScene(sample.boundingRect().center()))
+        pixels = [image.pixelColor(int((top.x() + dx) * ratio), int((top.y() + dy) * ratio))
+                  for dx in (-1, 0, 1) for dy in (-2, -1)]
+        assert any(max(abs(p.red() - wanted.red()), abs(p.green() - wanted.green()),
+                       abs(p.blue() - wanted.blue())) < 40 for p in pixels), \
+            (label.text, wanted.name(), [p.name() for p in pixels])
+
+
+def log_range(box) -> float:
+    return math.log10(box.value())
+
+
+def test_the_sweep_map_is_framed_in_alpha_and_lambda_before_it_runs(qtbot, window):
+    """Issue 17 item 9: before a sweep, the map's axes span the α and λ ranges in the sweep's boxes (log axes), not
+    a meaningless 1 … 10 with ticks 2 … 9; typing another range frames the map anew."""
+    view = click_view_tab(qtbot, window, "sweepView")
+    plot = find(view, pg.PlotWidget, "sweepPlot")
+    boxes = {name: find(view, QDoubleSpinBox, name) for name in ("sweepLrLow", "sweepLrHigh", "sweepRegLow",
+                                                                 "sweepRegHigh")}
+
+    def framed() -> bool:
+        (x_low, x_high), (y_low, y_high) = plot.getPlotItem().getViewBox().viewRange()
+        lr = sorted((log_range(boxes["sweepLrLow"]), log_range(boxes["sweepLrHigh"])))
+        reg = sorted((log_range(boxes["sweepRegLow"]), log_range(boxes["sweepRegHigh"])))
+        return (x_low <= lr[0] < lr[1] <= x_high and x_high - x_low < 1.5 * (lr[1] - lr[0])
+                and y_low <= reg[0] < reg[1] <= y_high and y_high - y_low < 1.5 * (reg[1] - reg[0]))
+
+    qtbot.waitUntil(framed, timeout=WAIT_MS)
+    type_into(qtbot, boxes["sweepRegHigh"], "1e5", commit=Qt.Key.Key_Return)
+    qtbot.waitUntil(framed, timeout=WAIT_MS)
+
+
+def test_the_gradient_checks_headline_is_readable_on_a_projector(qtbot, window):
+    """Issue 17 item 9: the gradient check's headline ("max relative error … (acceptable)") has a contrast of at
+    least 4.5 : 1 against the view's background (its yellow-green on grey had 2.2 : 1)."""
+    view = click_view_tab(qtbot, window, "gradcheckView")
+    summary = find(view, QLabel, "gradcheckSummary")
+    button = find(view, QPushButton, "gradcheckButton")
+    qtbot.waitUntil(button.isVisible, timeout=WAIT_MS)
+    click(qtbot, button)
+    qtbot.waitUntil(lambda: "max relative error" in visible_text(summary), timeout=RUN_TIMEOUT_MS)
+    colour = QColor(re.search(r"color:\s*(#[0-9a-fA-F]{6})", summary.text())[1])
+    background = summary.palette().color(summary.backgroundRole())
+    assert contrast(colour, background) >= 4.5, (colour.name(), background.name(), summary.text()[:80])
+    # every verdict's headline colour, not only the one this check found
+    from gdstudio.gui.views.inspection import gradcheck
+
+    for verdict, text_colour in gradcheck.VERDICT_TEXT_COLOURS.items():
+        assert contrast(QColor(text_colour), background) >= 4.5, (verdict, text_colour, background.name())
+
+
+TWIN_DIFFERENCES = {"Loss: SVM vs softmax": (400, 400), "Batch size": (400, round(400 * 8 / 256))}
+"""Points drawn by each twin asked for 400 steps: with batch sizes 8 and 256 the larger batch sees as many examples
+in 400 · 8 / 256 steps. A twin's curve has a point per step and none for the start (step 1's loss is the loss of
+the weights it started from)."""
+
+
+@pytest.mark.parametrize("difference", list(TWIN_DIFFERENCES))
+def test_twins_asked_for_400_steps_draw_400_points(qtbot, window, difference):
+    """Issue 17 item 9: twins asked for 400 steps draw exactly 400 points each (the larger batch: as many steps as
+    see the same examples); they drew 408 and 402."""
+    from .person import pick
+
+    view = click_view_tab(qtbot, window, "twinView")
+    pick(qtbot, find(view, QComboBox, "twinDifferenceCombo"), difference)
+    type_into(qtbot, find(view, QSpinBox, "twinStepsSpin"), "400", commit=Qt.Key.Key_Return)
+    click(qtbot, find(view, QPushButton, "twinStartButton"))
+    qtbot.waitUntil(lambda: "Both started" in status_of(window, "twinView"), timeout=RUN_TIMEOUT_MS)
+    plot = find(view, pg.PlotWidget, "twinLossPlot")
+    counts = tuple(len(curve_data(item)[0]) for item in plot.getPlotItem().listDataItems())
+    assert counts == TWIN_DIFFERENCES[difference]
