@@ -350,7 +350,8 @@ class GradcheckView(InspectionView):
         generation, message = news
         self._job_done()
         if generation == self._generation:
-            self.summary.setText(f"<span style='color:{VERDICT_TEXT_COLOURS['wrong']}'>The check failed: {message}</span>")
+            colour = VERDICT_TEXT_COLOURS["wrong"]
+            self.summary.setText(f"<span style='color:{colour}'>The check failed: {message}</span>")
 
     def _job_done(self) -> None:
         self._job = None
