@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import decimal
+import contextlib
 import json
 import math
 import os
@@ -117,6 +118,22 @@ def _flag_type(check, flag):
     return convert
 
 
+_image_size = _whole_number("--image-size", *cfg.IMAGE_SIZE_RANGE)
+
+
+def _add_image_flags(parser) -> None:
+    """``--image-size`` and ``--grey``, the options of ``--dataset images``."""
+    parser.add_argument("--image-size", type=_image_size, metavar="N",
+                        help=f"--dataset {cfg.IMAGE_FOLDER_DATASET}: resize the images to N×N "
+                        f"(default: {cfg.IMAGE_SIZE_DEFAULT})")
+    parser.add_argument("--grey", action="store_true", help=f"--dataset {cfg.IMAGE_FOLDER_DATASET}: decode the "
+                        "images as grey instead of colour")
+
+
+def _image_options(args) -> dict:
+    return {"image_size": args.image_size, "grey": args.grey}
+
+
 _score = _number_flag("--scores", "a finite number", _finite_float, lambda v: True)
 
 
@@ -144,6 +161,7 @@ def _add_training_flags(parser, defaults_note=" (default: the data set's)"):
     parser.add_argument("--preprocess", choices=cfg.PREPROCESSINGS,
                         help="unit: (pixels − mean)/max; raw: pixels − mean, as the lecture" + defaults_note)
     parser.add_argument("--threads", type=_whole_number("--threads", 1), help="CPU threads (default: all)")
+    _add_image_flags(parser)
 
 
 def _add_data_flags(parser) -> None:
@@ -151,6 +169,7 @@ def _add_data_flags(parser) -> None:
     parser.add_argument("--dataset", default="digits", help="data set name (default: digits)")
     parser.add_argument("--data", metavar="PATH", help="archive or folder holding the data set")
     parser.add_argument("--loss", choices=cfg.LOSSES, default="softmax", help="loss function (default: softmax)")
+    _add_image_flags(parser)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -219,7 +238,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     sweep = commands.add_parser("sweep", help="random search over log α × log λ on the validation split")
     _add_data_flags(sweep)
-    sweep.add_argument("--trials", type=_whole_number("--trials", 1), default=12, help="points to try (default: 12)")
+    sweep.add_argument("--trials", type=_whole_number("--trials", 1), default=12, help="points to try in each round "
+                       "(default: 12)")
     sweep.add_argument("--lr-range", type=_positive_number("--lr-range"), nargs=2, metavar=("LOW", "HIGH"),
                        default=(1e-3, 3.0), help="α range, sampled in log space (default: 1e-3 3)")
     sweep.add_argument("--reg-range", type=_positive_number("--reg-range"), nargs=2, metavar=("LOW", "HIGH"),
@@ -229,8 +249,13 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--batch-size", type=_flag_type(cfg.check_batch_size, "--batch-size"),
                        help="mini-batch size (default: the data set's)")
     sweep.add_argument("--workers", type=_whole_number("--workers", 1, cfg.MAX_SWEEP_WORKERS),
-                       help="processes (default: all cores)")
+                       help="processes, here or in --scheduler local (default: all cores)")
     sweep.add_argument("--seed", type=_seed("--seed"), default=0, help="random seed (default: 0)")
+    sweep.add_argument("--rounds", type=_whole_number("--rounds", 1), default=1, help="coarse to fine: each round "
+                       "after the first draws --trials points in ranges narrowed around the best so far (default: 1)")
+    sweep.add_argument("--scheduler", metavar="ADDRESS|local", help="run the trials on the Dask cluster at ADDRESS "
+                       "(tcp://host:8786), or on a LocalCluster of --workers processes started here (needs "
+                       'pip install "gdstudio[dask]")')
     sweep.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
     datasets = commands.add_parser("datasets", help="list the data sets, or download one")
@@ -289,12 +314,15 @@ def cmd_train(args) -> int:
         config = cfg.TrainConfig(dataset=args.dataset, loss=args.loss, reg=args.reg, lr=args.lr,
                                  batch_size=args.batch_size, epochs=args.epochs, steps=args.steps, seed=args.seed,
                                  strategy=args.strategy, backend=args.backend, init_scale=args.init_scale,
-                                 preprocess=args.preprocess, budget=args.budget, threads=args.threads)
+                                 preprocess=args.preprocess, budget=args.budget, threads=args.threads,
+                                 **_image_options(args))
         session = Session(config, data_path=args.data)
     images, asked = len(session.dataset.y_train), session.batch_size
     if asked > images and not session.step:
         session.configure(batch_size=images)  # what each step takes: the summary and config.json say so
     c = session.config
+    if session.dataset.notice:  # files of an image folder that were skipped: one line, before the progress bar
+        print(f"gdstudio: {session.dataset.notice}", file=sys.stderr)
     batch = f"batch {min(asked, images):,}" + (f" (all the training images; {asked:,} asked)" if asked > images else "")
     print(f"gdstudio: training {c.loss} on {c.dataset} ({images:,} train images, "
           f"D = {session.dataset.num_features}, C = {session.dataset.num_classes}) with {c.strategy} on "
@@ -337,6 +365,9 @@ def cmd_train(args) -> int:
         "seconds": seconds, "backend": session.backend.name, "dataset": c.dataset, "loss_function": c.loss,
         "strategy": c.strategy, "lr": session.lr, "reg": session.reg, "batch_size": session.batch_size,
         "message": last.message}
+    summary["class_names"] = list(session.dataset.class_names)
+    if c.image_size is not None:
+        summary.update(image_size=c.image_size, grey=c.grey)
     if last.status == DIVERGED:
         print(f"gdstudio: diverged: {last.message}", file=sys.stderr)
     else:
@@ -350,7 +381,8 @@ def cmd_train(args) -> int:
 
 
 RESUME_KEEPS = {"dataset": "digits", "data": None, "loss": "softmax", "reg": None, "lr": None, "batch_size": None,
-                "budget": None, "seed": 0, "backend": "auto", "strategy": "sgd", "init_scale": None, "preprocess": None}
+                "budget": None, "seed": 0, "backend": "auto", "strategy": "sgd", "init_scale": None, "preprocess": None,
+                "image_size": None, "grey": False}
 
 
 def _resumed_run(args):
@@ -453,7 +485,7 @@ def _trained_numpy_session(args):
     from gdstudio.engine.session import Session
 
     config = cfg.TrainConfig(dataset=args.dataset, loss=args.loss, reg=getattr(args, "reg", None), seed=args.seed,
-                             steps=max(args.steps, 1), backend="numpy")
+                             steps=max(args.steps, 1), backend="numpy", **_image_options(args))
     session = Session(config, data_path=args.data)
     if args.steps:
         for _ in session.run():
@@ -492,7 +524,7 @@ def cmd_gradcheck(args) -> int:
               f"{document['near_kink']} entries near a kink")
         _print_timing(timing)
         if sweep is not None:
-            _print_sweep(sweep)
+            _print_h_sweep(sweep)
     return EXIT_ERROR if document["verdict"] == "wrong" else EXIT_OK
 
 
@@ -508,7 +540,7 @@ def _print_timing(timing) -> None:
           f"{format_seconds(timing.cifar10_analytic_seconds)}; {timing.cifar10_ratio:,.0f}× slower")
 
 
-def _print_sweep(sweep) -> None:
+def _print_h_sweep(sweep) -> None:
     names = ", ".join(f"{p}{list(i)}" for p, i in sweep.entries)
     print(f"relative error against h, float64, median over the {len(sweep.entries)} largest entries ({names}):")
     print(f"{'h':>8} {'forward':>10} {'centred':>10}")
@@ -549,10 +581,12 @@ def cmd_gradnoise(args) -> int:
 def cmd_compare(args) -> int:
     from gdstudio.data.registry import load_dataset
     from gdstudio.engine.lecture import race
+    from gdstudio.engine.session import dataset_defaults
 
     config = cfg.TrainConfig(dataset=args.dataset, loss=args.loss, lr=args.lr, reg=args.reg,
-                             batch_size=args.batch_size, seed=args.seed)
-    dataset = load_dataset(args.dataset, args.data)
+                             batch_size=args.batch_size, seed=args.seed, **_image_options(args))
+    config = config.with_defaults(dataset_defaults(args.dataset))
+    dataset = load_dataset(args.dataset, args.data, image_size=config.image_size, grey=config.grey)
     print(f"gdstudio: racing the strategies on {args.dataset}, {args.budget:,} loss evaluations each",
           file=sys.stderr)
     results = race(config, dataset, args.budget)
@@ -568,40 +602,110 @@ def cmd_compare(args) -> int:
 
 
 def cmd_sweep(args) -> int:
-    from concurrent.futures import ProcessPoolExecutor
-    import multiprocessing
-
+    from gdstudio.data.registry import load_dataset
+    from gdstudio.engine.session import dataset_defaults
     from gdstudio.engine.sweep import sweep
 
     for flag, (low, high) in (("--lr-range", args.lr_range), ("--reg-range", args.reg_range)):
         if low > high:
             raise UsageError(f"gdstudio sweep: argument {flag}: LOW must not exceed HIGH, got {low:g} {high:g}")
+    if args.scheduler not in (None, "local") and args.workers is not None:
+        raise UsageError("gdstudio sweep: argument --workers: a cluster's workers start on its machines (dask worker "
+                         "ADDRESS); --workers counts the processes here or in --scheduler local")
     config = cfg.TrainConfig(dataset=args.dataset, loss=args.loss, epochs=args.epochs, batch_size=args.batch_size,
-                             seed=args.seed)
-    from gdstudio.engine.session import dataset_defaults
-
+                             seed=args.seed, **_image_options(args))
     config = config.with_defaults(dataset_defaults(args.dataset))
-    from gdstudio.data.registry import load_dataset
+    # a missing data set is refused here, not in every worker
+    dataset = load_dataset(args.dataset, args.data, image_size=config.image_size, grey=config.grey)
+    total = args.trials * args.rounds
+    finished, ranges = [], {}
 
-    load_dataset(args.dataset, args.data)  # a missing data set is refused here, not in every worker
-    executor = ProcessPoolExecutor(max_workers=args.workers or os.cpu_count(),
-                                   mp_context=multiprocessing.get_context("spawn"))
-    print(f"gdstudio: sweeping {args.trials} points of α × λ on {args.dataset}", file=sys.stderr)
-    with executor:
-        result = sweep(config, args.trials, tuple(args.lr_range), tuple(args.reg_range), seed=args.seed,
-                       data_path=args.data, executor=executor,
-                       on_trial=lambda t: print(f"  α = {t.lr:.3g}, λ = {t.reg:.3g}: val {t.val_accuracy:.3f} "
-                                                f"({t.status})", file=sys.stderr))
-    best = result["best"]
+    def on_round(number, lr_range, reg_range):
+        ranges[number] = (lr_range, reg_range)
+        if args.rounds > 1:
+            print(f"gdstudio: round {number} of {args.rounds}: α {lr_range[0]:.3g} to {lr_range[1]:.3g}, λ "
+                  f"{reg_range[0]:.3g} to {reg_range[1]:.3g}", file=sys.stderr)
+
+    def on_trial(trial):
+        finished.append(trial)
+        outcome = trial.message if trial.status == "error" else f"val {trial.val_accuracy:.3f} ({trial.status})"
+        print(f"  α = {trial.lr:.3g}, λ = {trial.reg:.3g}: {outcome}", file=sys.stderr)
+
+    result = None
+    with _sweep_runner(args, dataset) as (executor, data, where):
+        rounds = f" in {args.rounds} rounds of {args.trials}" if args.rounds > 1 else ""
+        print(f"gdstudio: sweeping {total} points of α × λ on {args.dataset}{rounds}, on {where}", file=sys.stderr)
+        try:
+            result = sweep(config, args.trials, tuple(args.lr_range), tuple(args.reg_range), seed=args.seed,
+                           data=data, executor=executor, on_trial=on_trial, rounds=args.rounds, on_round=on_round)
+        except KeyboardInterrupt:  # the sweep cancelled the trials not started; the pool or cluster closes next
+            print(f"gdstudio: interrupted: {len(finished)} of {total} trials finished; the other "
+                  f"{total - len(finished)} were cancelled", file=sys.stderr)
+    if result is None:
+        _print_sweep(args, _sweep_so_far(finished, ranges), interrupted=True)
+        return 130
     for warning in result["warnings"]:
         print(f"gdstudio: warning: {warning}", file=sys.stderr)
-    document = {"best": {"lr": best.lr, "reg": best.reg, "val_accuracy": best.val_accuracy},
-                "trials": [t.to_dict() for t in result["trials"]], "warnings": result["warnings"]}
-    if args.json:
-        _print_json(document)
-    else:
-        print(f"best: α = {best.lr:.4g}, λ = {best.reg:.4g}, validation accuracy {best.val_accuracy:.3f}")
+    _print_sweep(args, result, interrupted=False)
     return EXIT_OK
+
+
+@contextlib.contextmanager
+def _sweep_runner(args, dataset):
+    """``(executor, data, where)``: what runs a sweep's trials, what each trial gets to find the data set, and
+    both in words. A process pool here, or a Dask cluster (``--scheduler``), closed afterwards."""
+    if args.scheduler is None:
+        from concurrent.futures import ProcessPoolExecutor
+        import multiprocessing
+
+        from gdstudio.engine.sweep import ignore_interrupts
+
+        workers = args.workers or os.cpu_count() or 1
+        executor = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                       initializer=ignore_interrupts)
+        try:
+            yield executor, args.data, f"{workers} local processes"
+        finally:
+            executor.shutdown(cancel_futures=True)
+        return
+    from gdstudio.engine.cluster import Cluster
+
+    cluster = Cluster(args.scheduler, workers=args.workers)
+    try:
+        cluster.open()
+        data, how = cluster.place(args.dataset, args.data, dataset)
+    except ConfigError as exc:
+        cluster.close()
+        raise UsageError(f"gdstudio sweep: argument --scheduler: {exc}") from None
+    try:
+        yield cluster.executor, data, f"{cluster.describe()}; {how}"
+    finally:
+        cluster.close()
+
+
+def _sweep_so_far(trials, ranges) -> dict:
+    """The result of an interrupted sweep: its finished trials, by round."""
+    trials = sorted(trials, key=lambda t: (t.round, t.lr, t.reg))
+    scored = [t for t in trials if t.status != "error"]
+    rounds = [{"round": number, "lr_range": lr_range, "reg_range": reg_range,
+               "trials": [t for t in trials if t.round == number]} for number, (lr_range, reg_range) in ranges.items()]
+    return {"best": max(scored, key=lambda t: t.val_accuracy) if scored else None, "trials": trials,
+            "warnings": [], "rounds": rounds}
+
+
+def _print_sweep(args, result, interrupted: bool) -> None:
+    best = result["best"]
+    if args.json:
+        _print_json({"best": None if best is None else {"lr": best.lr, "reg": best.reg,
+                                                        "val_accuracy": best.val_accuracy},
+                     "trials": [t.to_dict() for t in result["trials"]], "warnings": result["warnings"],
+                     "rounds": [{"round": r["round"], "lr_range": list(r["lr_range"]),
+                                 "reg_range": list(r["reg_range"]), "trials": [t.to_dict() for t in r["trials"]]}
+                                for r in result["rounds"]],
+                     "interrupted": interrupted})
+    elif best is not None:
+        print(f"best{' so far' if interrupted else ''}: α = {best.lr:.4g}, λ = {best.reg:.4g}, validation accuracy "
+              f"{best.val_accuracy:.3f}")
 
 
 def cmd_datasets(args) -> int:
