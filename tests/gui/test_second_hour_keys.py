@@ -19,10 +19,8 @@ import pytest
 from PySide6.QtCore import QPoint, QRect, Qt, QTimer
 from PySide6.QtGui import QColor
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QLabel, QMenu,
-                               QPushButton, QSlider, QSpinBox, QTableWidget, QToolButton)
-
-from gdstudio.engine.progress import OK
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QLabel, QPushButton, QSlider,
+                               QSpinBox, QTableWidget, QToolButton)
 
 from .conftest import LOAD_TIMEOUT_MS
 from .keyboard import (behind_a_tab, click_view_tab, current_tab_title, describe, focused, key, tab_to,
@@ -351,44 +349,47 @@ def status_of(window, name: str) -> str:
     return visible_text(find(window.views[name], QLabel, f"{name}Status"))
 
 
-BUTTONS = {  # the view, the button, the key that presses it, and what the view says once it has started (or ended)
-    "Train twins": ("twinView", "twinStartButton", Qt.Key.Key_Space,
+BUTTONS = {  # the view, the button, and what the view says once it has started (or ended)
+    "Train twins": ("twinView", "twinStartButton",
                     lambda window: ("Training twins" in status_of(window, "twinView")
                                     or "Both started" in status_of(window, "twinView"))),
-    "Race": ("raceView", "raceButton", Qt.Key.Key_Return,
-             lambda window: status_of(window, "raceView").startswith(("Racing", "Raced"))),
-    "Check gradient": ("gradcheckView", "gradcheckButton", Qt.Key.Key_Space,
+    "Race": ("raceView", "raceButton", lambda window: status_of(window, "raceView").startswith(("Racing", "Raced"))),
+    "Check gradient": ("gradcheckView", "gradcheckButton",
                        lambda window: visible_text(find(window.views["gradcheckView"], QLabel,
                                                         "gradcheckSummary")).startswith(("Checking", "<b"))),
-    "Start sweep": ("sweepView", "sweepStartButton", Qt.Key.Key_Return,
+    "Start sweep": ("sweepView", "sweepStartButton",
                     lambda window: (status_of(window, "sweepView").startswith("Sweeping")
                                     or "trials done" in status_of(window, "sweepView"))),
 }
+PRESS_KEYS = {"Space": Qt.Key.Key_Space, "Return": Qt.Key.Key_Return}
+"""Either presses a focused button."""
 
 
 @needs_x_server
+@pytest.mark.parametrize("which", list(PRESS_KEYS))
 @pytest.mark.parametrize("title", list(BUTTONS))
-def test_a_views_button_is_reached_by_tab_and_pressed_by_key(qtbot, window, sweeps_in_threads, title):
+def test_a_views_button_is_reached_by_tab_and_pressed_by_key(qtbot, window, sweeps_in_threads, title, which):
     """Issue 17 item 4: Train twins, Race, Check gradient and Start sweep: the view brought to the front with its
     key, the button walked to with Tab and pressed with Space or Return: it starts its work."""
-    name, button_name, which, started = BUTTONS[title]
+    name, button_name, started = BUTTONS[title]
     view = front_view(qtbot, window, name)
     button = find(view, QPushButton, button_name)
     tab_to(qtbot, window, button)
-    key(qtbot, which)
+    key(qtbot, PRESS_KEYS[which])
     qtbot.waitUntil(lambda: started(window), timeout=RUN_TIMEOUT_MS)
     assert state_text(window) == "Ready"  # Space pressed the button, not Start
 
 
 @needs_x_server
-def test_keep_this_run_and_get_are_reached_by_tab_and_pressed_by_key(qtbot, window):
-    """Issue 17 item 4: after a step (S), Keep this run walked to with Tab and pressed with Return keeps the run;
-    Get… walked to with Tab and pressed with Space opens its menu, which Escape closes."""
+@pytest.mark.parametrize("which", list(PRESS_KEYS))
+def test_keep_this_run_and_get_are_reached_by_tab_and_pressed_by_key(qtbot, window, which):
+    """Issue 17 item 4: after a step (S), Keep this run walked to with Tab and pressed with Space or Return keeps
+    the run; Get… walked to with Tab and pressed with the same key opens its menu, which Escape closes."""
     start_from(qtbot, window)
     key(qtbot, Qt.Key.Key_S)
     qtbot.waitUntil(lambda: shown_step(window) == 1, timeout=RUN_TIMEOUT_MS)
     tab_to(qtbot, window, find(window, QPushButton, "keepRunButton"))
-    key(qtbot, Qt.Key.Key_Return)
+    key(qtbot, PRESS_KEYS[which])
     qtbot.waitUntil(lambda: len(kept_curves(window)) == 1, timeout=WAIT_MS)
     get = find(window, QToolButton, "dataMenuButton")
     tab_to(qtbot, window, get)
@@ -404,7 +405,7 @@ def test_keep_this_run_and_get_are_reached_by_tab_and_pressed_by_key(qtbot, wind
             QTimer.singleShot(50, lambda: read_and_close(tries - 1))
 
     QTimer.singleShot(50, read_and_close)
-    key(qtbot, Qt.Key.Key_Space)
+    key(qtbot, PRESS_KEYS[which])
     qtbot.waitUntil(lambda: bool(seen) and not menu.isVisible(), timeout=WAIT_MS)
     assert any(text.startswith("Get ") for text in seen[0]), seen
     assert shown_step(window) == 1
@@ -527,10 +528,12 @@ def test_the_gradient_checks_headline_is_readable_on_a_projector(qtbot, window):
         assert contrast(QColor(text_colour), background) >= 4.5, (verdict, text_colour, background.name())
 
 
-TWIN_DIFFERENCES = {"Loss: SVM vs softmax": (400, 400), "Batch size": (400, round(400 * 8 / 256))}
-"""Points drawn by each twin asked for 400 steps: with batch sizes 8 and 256 the larger batch sees as many examples
-in 400 · 8 / 256 steps. A twin's curve has a point per step and none for the start (step 1's loss is the loss of
-the weights it started from)."""
+TWIN_DIFFERENCES = {"Loss: SVM vs softmax": (None, (400, 400)), "Step size α": (None, (400, 400)),
+                    "Batch size": ((8, 256), (400, round(400 * 8 / 256))),
+                    "Batch size, the smaller second": ((100, 30), (round(400 * 30 / 100), 400))}
+"""Points drawn by each twin asked for 400 steps (with the twins' batch sizes, where they differ in it): the larger
+batch sees as many examples as the smaller one's 400 steps do in 400 · small / large steps. A twin's curve has a
+point per step and none for the start (step 1's loss is the loss of the weights it started from)."""
 
 
 @pytest.mark.parametrize("difference", list(TWIN_DIFFERENCES))
@@ -540,10 +543,14 @@ def test_twins_asked_for_400_steps_draw_400_points(qtbot, window, difference):
     from .person import pick
 
     view = click_view_tab(qtbot, window, "twinView")
-    pick(qtbot, find(view, QComboBox, "twinDifferenceCombo"), difference)
+    batches, _ = TWIN_DIFFERENCES[difference]
+    pick(qtbot, find(view, QComboBox, "twinDifferenceCombo"), difference.split(",")[0])
+    if batches is not None:
+        for name, size in zip(("twinBatchFirst", "twinBatchSecond"), batches):
+            type_into(qtbot, find(view, QSpinBox, name), str(size))
     type_into(qtbot, find(view, QSpinBox, "twinStepsSpin"), "400", commit=Qt.Key.Key_Return)
     click(qtbot, find(view, QPushButton, "twinStartButton"))
     qtbot.waitUntil(lambda: "Both started" in status_of(window, "twinView"), timeout=RUN_TIMEOUT_MS)
     plot = find(view, pg.PlotWidget, "twinLossPlot")
     counts = tuple(len(curve_data(item)[0]) for item in plot.getPlotItem().listDataItems())
-    assert counts == TWIN_DIFFERENCES[difference]
+    assert counts == TWIN_DIFFERENCES[difference][1]
