@@ -313,7 +313,8 @@ def test_tab_walks_only_what_can_be_seen_and_comes_round(qtbot, window, backward
 @needs_x_server
 def test_keys_and_the_views_menu_bring_a_view_to_the_front(qtbot, window):
     """Issue 17 item 4: Ctrl+1 … Ctrl+0 bring the views to the front (their tab in front, the view drawn, the focus
-    in it), Ctrl+Tab and Ctrl+Shift+Tab go to the next and previous view, and View → Views → a view does the same."""
+    in it), Ctrl+Tab and Ctrl+Shift+Tab go to the next and previous view, and View → Views → a view does the
+    same."""
     start_from(qtbot, window)
     for name in VIEW_KEYS:
         view = front_view(qtbot, window, name)

@@ -29,10 +29,10 @@ DOWN_COLOUR = (31, 119, 180)
 PATH_COLOUR = (255, 127, 14)
 NOW_COLOUR = (214, 39, 40)
 SIDE_BY_SIDE_WIDTH = 640
+"""Narrower than this, the two plots stand one above the other (side by side they would cut their axes' titles)."""
 AXIS_LABELS = {"line": ("distance from W (‖ΔW‖)", "‖ΔW‖ from W", "‖ΔW‖"),
                "random": ("random direction", "random dir.", "random"), "down": ("−∇L direction", "−∇L")}
 """The axes' labels, longest first: an axis shorter than its label gets the next wording (a narrow dock)."""
-"""Narrower than this, the two plots stand one above the other (side by side they would cut their axes' titles)."""
 
 
 def natural_span(x: np.ndarray, *unit_directions: np.ndarray, swing: float = SCORE_SWING) -> float:
