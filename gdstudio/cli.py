@@ -324,9 +324,11 @@ def cmd_train(args) -> int:
     if session.dataset.notice:  # files of an image folder that were skipped: one line, before the progress bar
         print(f"gdstudio: {session.dataset.notice}", file=sys.stderr)
     batch = f"batch {min(asked, images):,}" + (f" (all the training images; {asked:,} asked)" if asked > images else "")
-    print(f"gdstudio: training {c.loss} on {c.dataset} ({images:,} train images, "
+    # The settings in force: a resumed run's live changes (a loss switched, α lowered) are the session's, not its
+    # config's, which holds the ones it started from.
+    print(f"gdstudio: training {session.loss} on {c.dataset} ({images:,} train images, "
           f"D = {session.dataset.num_features}, C = {session.dataset.num_classes}) with {c.strategy} on "
-          f"{session.backend.name}: α = {c.lr:g}, λ = {c.reg:g}, {batch}, preprocessing "
+          f"{session.backend.name}: α = {session.lr:g}, λ = {session.reg:g}, {batch}, preprocessing "
           f"{c.preprocess}", file=sys.stderr)
     if c.steps is not None:
         total, unit, measure = c.steps, "step", (lambda p: p.step)
@@ -342,7 +344,7 @@ def cmd_train(args) -> int:
         for last in session.run():
             bar.update(measure(last) - bar.n)
             if args.out and last.status == "running" and time.perf_counter() - saved_at >= CHECKPOINT_SECONDS:
-                save_run(args.out, session, data_path=args.data)  # a checkpoint: a crash loses seconds, not hours
+                save_run(args.out, session)  # a checkpoint: a crash loses seconds, not hours
                 saved_at = time.perf_counter()
             postfix = {"loss": f"{last.loss:.4g}"}
             if last.val_accuracy is not None:
@@ -356,13 +358,13 @@ def cmd_train(args) -> int:
     seconds = time.perf_counter() - started
     final = dict(last.final)
     if args.out:
-        save_run(args.out, session, final, data_path=args.data)
+        save_run(args.out, session, final)  # with where the data is: the next resume finds it there
         print(f"gdstudio: run saved in {args.out}", file=sys.stderr)
     summary = {"status": last.status, "loss": final.get("train_loss", math.nan) + session.reg * float(
         (session.W.astype("float64") ** 2).sum()), "train_accuracy": final.get("train_accuracy"),
         "val_accuracy": final.get("val_accuracy"), "test_accuracy": final.get("test_accuracy"),
         "steps": session.step, "epochs": session.epoch, "evaluations": session.evaluations,
-        "seconds": seconds, "backend": session.backend.name, "dataset": c.dataset, "loss_function": c.loss,
+        "seconds": seconds, "backend": session.backend.name, "dataset": c.dataset, "loss_function": session.loss,
         "strategy": c.strategy, "lr": session.lr, "reg": session.reg, "batch_size": session.batch_size,
         "message": last.message}
     summary["class_names"] = list(session.dataset.class_names)

@@ -27,6 +27,17 @@ class DataError(GDStudioError):
     """A data set, file or archive is missing, unreadable or malformed; the message names the file."""
 
 
+class DataNotFound(DataError):
+    """A data set is not where it was looked for (a path that is not there, or no copy on this machine): a
+    person can point to where it is. ``dataset`` names it; ``path`` is the place looked in that a run recorded,
+    if any."""
+
+    def __init__(self, message: str, dataset: str | None = None, path: str | None = None) -> None:
+        super().__init__(message)
+        self.dataset = dataset
+        self.path = path
+
+
 class DownloadError(DataError):
     """A download failed (network, HTTP status, size or checksum); nothing complete-looking was left behind."""
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import platformdirs
 
-from gdstudio.config import IMAGE_FOLDER_DATASET, DataError
+from gdstudio.config import IMAGE_FOLDER_DATASET, DataError, DataNotFound
 from gdstudio.data import cifar10, idx
 from gdstudio.data.builtin import DIGITS_RESOURCE, load_digits, make_toy2d
 from gdstudio.data.catalog import DATASETS, DatasetSpec
@@ -152,8 +152,8 @@ def load_dataset(name: str, path: str | os.PathLike | None = None, *, seed: int 
     Raises
     ------
     DataError
-        For an unknown name, a path that does not exist, a data set that is not downloaded (the message says
-        how to get it), or any damaged file.
+        For an unknown name, a path that does not exist or a data set that is not downloaded (both
+        :class:`~gdstudio.config.DataNotFound`; the message says how to get it), or any damaged file.
     """
     spec = get_spec(name)
     if name == IMAGE_FOLDER_DATASET:
@@ -173,13 +173,13 @@ def load_dataset(name: str, path: str | os.PathLike | None = None, *, seed: int 
     if path is not None:
         location = Path(path).expanduser()
         if not location.exists():
-            raise DataError(f"{location}: no such file or folder")
+            raise DataNotFound(f"{location}: no such file or folder", name)
     else:
         location, origin, _folder = _locate(name)
         if location is None:
             searched = [cache_dir() / name] + system_folders(name)
-            raise DataError(f"data set {name!r} is not on this machine (looked in "
-                            f"{' and '.join(str(folder) for folder in searched)}); {how_to_get(name)}")
+            raise DataNotFound(f"data set {name!r} is not on this machine (looked in "
+                               f"{' and '.join(str(folder) for folder in searched)}); {how_to_get(name)}", name)
         if origin == "system":
             expected = spec.content_sha256 or None
     load = _LOADERS[name] if expected is None else partial(_LOADERS[name], expected_sha256=expected)

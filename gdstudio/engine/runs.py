@@ -126,8 +126,14 @@ def metrics_csv(history) -> str:
 
 def save_run(folder, session, final: dict | None = None, data_path=None) -> Path:
     """Write ``session`` (config, curves, weights and the state needed to resume) into ``folder``, atomically as
-    a whole (see the module's docstring)."""
+    a whole (see the module's docstring).
+
+    ``data_path`` is recorded as where the data set is (``config.json``'s ``data_path``); by default, where the
+    session read it from (``session.data_path``), so that every save and resume of a run keeps its data's place.
+    """
     folder = Path(folder)
+    if data_path is None:
+        data_path = getattr(session, "data_path", None)
     if not np.all(np.isfinite(session.W)) or not np.all(np.isfinite(session.b)):
         raise RunError(f"{folder}: refusing to save non-finite weights")
     weights = io.BytesIO()

@@ -15,6 +15,7 @@ import dataclasses
 import math
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -62,6 +63,12 @@ class Session:
     data_path : str or Path, optional
         An archive or folder holding the data set (``--data``); for ``images``, the folder of class folders,
         decoded with the config's ``image_size`` and ``grey``.
+
+    Attributes
+    ----------
+    data_path : str or None
+        Where the data set was read from, as an absolute path, when a path was given; None: built in, or found
+        without one (the cache, a system copy). A saved run records it, so that it finds its data again.
     """
 
     def __init__(self, config: TrainConfig, dataset: Dataset | None = None, data_path=None) -> None:
@@ -71,6 +78,7 @@ class Session:
 
             dataset = load_dataset(config.dataset, data_path, image_size=self.config.image_size,
                                    grey=self.config.grey)
+        self.data_path = None if data_path is None else str(Path(data_path).expanduser().resolve())
         self.dataset = dataset
         self.preprocess = dataset.preprocess(self.config.preprocess)
         self.backend = make_backend(self.config.backend, dataset.X_train, dataset.y_train, self.preprocess,

@@ -148,6 +148,26 @@ def test_live_change_of_lr_takes_effect_and_is_marked(qtbot, window):
     pause(qtbot, window)
 
 
+def test_change_markers_past_the_limit_leave_nothing_behind_on_the_plot(qtbot, window):
+    """The loss plot keeps its newest MAX_MARKERS change markers; the older ones must be gone whole: a removed
+    label that still listened to the plot's paints was called after the garbage collector had emptied it
+    ("'InfLineLabel' object has no attribute 'textItem'" in the event loop, 3 soaks in 5 under load)."""
+    from gdstudio.gui.curves import MAX_MARKERS
+
+    scene = window.view.loss_plot.scene()
+    start_long_run(qtbot, window)
+    listening_before = scene.receivers("2sigPrepareForPaint()")
+    spin = child(window, QDoubleSpinBox, "lrSpin")
+    for number in range(MAX_MARKERS + 20):
+        value = 0.01 + 0.001 * number
+        spin.setValue(value)
+        qtbot.waitUntil(lambda: f"α = {value:g}" in labels(window), timeout=RUN_TIMEOUT_MS)
+    assert len(window.view.marker_lines()) == MAX_MARKERS
+    listening = scene.receivers("2sigPrepareForPaint()") - listening_before
+    assert listening <= MAX_MARKERS, f"{listening} labels listen to the loss plot's paints, {MAX_MARKERS} are shown"
+    pause(qtbot, window)
+
+
 def test_live_change_of_the_loss_takes_effect_and_is_marked(qtbot, window):
     start_long_run(qtbot, window)
     combo = child(window, QComboBox, "lossCombo")
