@@ -665,6 +665,7 @@ class MainWindow(QMainWindow):
 
     def save_run(self, folder) -> None:
         """Save the current run into ``folder`` (DESIGN.md §7), in the training thread between chunks."""
+        self.controls.flush_live()  # α typed a moment ago is part of the run saved (it waits 0.2 s to be sent)
         self.controller.save_run(folder)
 
     def export_csv(self, path) -> Path:

@@ -328,7 +328,7 @@ class TrainingThread(QThread):
         if session.status == DIVERGED:
             self._set_state(DIVERGED_STATE, force=True)
             return
-        if session.target_reached() and session.config.steps is None and session.config.budget is None:
+        if session.target_reached():  # Continue: an epochs target moved on (a --steps or --budget run's too)
             extra = float(extend_epochs or session.config.epochs or 1.0)
             session.set_target(epochs=session.epoch + extra)
             self._generator = None

@@ -94,7 +94,7 @@ def test_resume_falls_back_to_the_cache_when_the_recorded_copy_is_gone(capsys, t
     run = tmp_path / "R"
     assert run_cli(capsys, "train", "--dataset", "fashion-mnist", "--data", fashion_copy, "--epochs", "1",
                    "--out", run, "--quiet")[0] == 0
-    registry.cache_dir().mkdir(parents=True)
+    registry.cache_dir().mkdir(parents=True, exist_ok=True)  # it may hold the decoded copies (.decoded) already
     fashion_copy.rename(registry.cache_dir() / "fashion-mnist")
     status, _, err = run_cli(capsys, "train", "--resume", run, "--epochs", "2", "--quiet")
     assert status == 0, err

@@ -40,8 +40,12 @@ def start_long_run(qtbot, window, points=30):
 
 
 def pause(qtbot, window):
+    """Pause and wait until the training thread has stopped: the window shows "paused" at the click, while the
+    thread may still be finishing a chunk; the thread sends what it did, then says it paused (in that order)."""
     if window.controller.state == RUNNING_STATE:
-        click(qtbot, window, "startButton")
+        thread = window.controller._thread
+        with qtbot.waitSignal(thread.state_changed, timeout=RUN_TIMEOUT_MS, check_params_cb=lambda s: s == PAUSED):
+            click(qtbot, window, "startButton")
     qtbot.waitUntil(state_is(window, PAUSED), timeout=RUN_TIMEOUT_MS)
 
 
@@ -98,8 +102,7 @@ def test_start_shows_the_loss_falling_and_accuracy_rising(qtbot, window):
 def test_pause_stops_new_points_and_resume_goes_on(qtbot, window):
     start_long_run(qtbot, window)
     assert child(window, QPushButton, "startButton").text() == "Pause"
-    pause(qtbot, window)
-    qtbot.wait(50)  # any batch already on its way has arrived
+    pause(qtbot, window)  # returns once every batch sent before the pause has arrived
     count, step = len(window.curves), window.controller.last_progress.step
     qtbot.wait(300)
     assert len(window.curves) == count and window.controller.last_progress.step == step
