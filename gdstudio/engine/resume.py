@@ -73,6 +73,14 @@ def restore_session(run: Run, data_path=None, dataset=None, located=()) -> Sessi
     if not 0 <= session.position <= len(session.order) or session.step < 0:
         raise RunError("the saved position or step is out of range")
     _restore_history(session, run)
+    queued = state.get("queued", {})
+    try:  # changes asked for while the run was paused: applied where the run would have applied them
+        if not isinstance(queued, dict):
+            raise TypeError(f"queued must be an object, got {type(queued).__name__}")
+        session.request(**queued)
+    except (ConfigError, TypeError) as exc:
+        raise RunError(f"the saved state is not valid ({exc})") from None
+    session.apply_queued()
     return session
 
 

@@ -231,6 +231,16 @@ class Session:
         """Ask the run to stop after the chunk in progress; its last record then says ``stopped``."""
         self._stop.set()
 
+    def queued(self) -> dict:
+        """The changes asked for with :meth:`request` and not applied yet (α typed while paused): a save keeps
+        them, so that the resumed run applies them where this one would have."""
+        with self._lock:
+            return dict(self._pending)
+
+    def apply_queued(self) -> tuple[Change, ...]:
+        """Apply the queued changes now, as the next chunk would: marked as live changes at the current step."""
+        return self._apply_pending()
+
     def _apply_pending(self) -> tuple[Change, ...]:
         with self._lock:
             pending, self._pending = self._pending, {}

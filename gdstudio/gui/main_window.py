@@ -11,12 +11,13 @@ import re
 import time
 from pathlib import Path
 
+import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QSettings, QSize, Qt, QTimer, Slot
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import (QDockWidget, QFileDialog, QGroupBox, QHBoxLayout, QLabel, QMainWindow, QMessageBox,
-                               QPushButton, QScrollArea, QSizePolicy, QStyle, QTabBar, QTabWidget, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QApplication, QDockWidget, QFileDialog, QGroupBox, QHBoxLayout,
+                               QLabel, QMainWindow, QMessageBox, QPlainTextEdit, QPushButton, QScrollArea, QSizePolicy,
+                               QStyle, QTabBar, QTabWidget, QTextEdit, QVBoxLayout, QWidget)
 
 from gdstudio import __version__
 from gdstudio.config import (IMAGE_FOLDER_DATASET, IMAGE_SIZE_DEFAULT, IMAGE_SIZE_RANGE, LOSS_TITLES, ConfigError,
@@ -34,6 +35,7 @@ from gdstudio.gui.datasets import DownloadDialog
 from gdstudio.gui.errorlog import log_error
 from gdstudio.gui.imagefolder import ImageFolderDialog
 from gdstudio.gui.export import save_widget_png, write_curves_csv
+from gdstudio.gui.keys import KeyboardRouter
 from gdstudio.gui.runfolder import RunFolderDialog
 from gdstudio.gui.series import X_AXES, RunCurves
 from gdstudio.gui.settings import Preferences
@@ -55,6 +57,12 @@ DEFAULT_WINDOW_SIZE = (1640, 960)
 """The window's first size where the screen has room for it (smaller screens get their available area)."""
 PRESENTER_MAX_SIZE = 100_000
 """Presenter mode asks for a window this large: the screen's available area is what it gets."""
+VIEW_KEYS = "1234567890"
+"""Ctrl+1 … Ctrl+9, Ctrl+0 bring the first ten views to the front (all of them: Ctrl+Tab, View → Views)."""
+VIEW_FOCUS_TRIES, VIEW_FOCUS_RETRY_MS = 40, 50
+"""A view brought to the front gets the keyboard once its controls show (looked for this often, this long)."""
+MAX_TAB_HOPS = 1000
+"""Tab passes over the widgets of views hidden behind a tab: at most this many (more than the window has)."""
 RATE_WINDOW_S = 1.0
 STATUS_INTERVAL_S = 0.1
 IN_WINDOW_WORDS = (
@@ -139,6 +147,9 @@ class MainWindow(QMainWindow):
 
         self._build_widgets()
         self._build_views()
+        self._keyboard = KeyboardRouter(self)
+        for watched in (self, self.controls_dock, *self.view_docks.values()):
+            watched.installEventFilter(self._keyboard)  # a floating dock is a window: its keys stop there
         self._build_actions()
         self._build_menus()
         self._connect()
@@ -255,6 +266,12 @@ class MainWindow(QMainWindow):
             self.view_docks[cls.object_name] = dock
         self.setTabPosition(Qt.DockWidgetArea.RightDockWidgetArea, QTabWidget.TabPosition.North)
         self._configure_tab_bars()
+        # Tab moves on from a table or a text box (a table's Tab walked its cells, and the focus stayed there).
+        for view in self.views.values():
+            for table in view.findChildren(QAbstractItemView):
+                table.setTabKeyNavigation(False)
+            for text in (*view.findChildren(QTextEdit), *view.findChildren(QPlainTextEdit)):
+                text.setTabChangesFocus(True)
         first.raise_()
         self._views_dock = first
         self._docks_sized = False
@@ -383,6 +400,18 @@ class MainWindow(QMainWindow):
         self.x_axis_actions["step"].setChecked(True)
         self.presenter_action = self._action("Presenter mode", self.set_presenter_mode, Qt.Key.Key_F11,
                                              "Larger fonts and thicker lines for live demos", checkable=True)
+        self.view_actions: dict[str, QAction] = {}
+        for index, (name, dock) in enumerate(self.view_docks.items()):
+            shortcut = QKeySequence(f"Ctrl+{VIEW_KEYS[index]}") if index < len(VIEW_KEYS) else None
+            action = self._action(dock.windowTitle(), self._on_view_action, shortcut,
+                                  f"Bring {dock.windowTitle()} to the front")
+            action.setData(name)
+            self.view_actions[name] = action
+        self.next_view_action = self._action("Next view", self._on_next_view, QKeySequence("Ctrl+Tab"),
+                                             "Bring the next view to the front")
+        self.previous_view_action = self._action("Previous view", self._on_previous_view,
+                                                 QKeySequence("Ctrl+Shift+Tab"),
+                                                 "Bring the previous view to the front")
         self.about_action = QAction("About GD Studio", self)
         self.about_action.triggered.connect(self.show_about)
 
@@ -423,8 +452,14 @@ class MainWindow(QMainWindow):
         view_menu.addSeparator()
         view_menu.addAction(self.controls_dock.toggleViewAction())
         views_menu = view_menu.addMenu("Views")
+        for action in self.view_actions.values():
+            views_menu.addAction(action)  # brings the view to the front (showing it again if it was closed)
+        views_menu.addSeparator()
+        views_menu.addAction(self.next_view_action)
+        views_menu.addAction(self.previous_view_action)
+        shown_menu = views_menu.addMenu("Show or hide")
         for dock in self.view_docks.values():
-            views_menu.addAction(dock.toggleViewAction())
+            shown_menu.addAction(dock.toggleViewAction())
         view_menu.addSeparator()
         view_menu.addAction(self.presenter_action)
         self.lessons_menu = menu.addMenu("&Lessons")
@@ -495,6 +530,90 @@ class MainWindow(QMainWindow):
         self.controls.flush_live()
         self.controller.reset(seed=self.controls.value("seed"), epochs=self.controls.value("epochs"))
 
+    def show_view(self, name: str) -> None:
+        """Bring view ``name`` to the front (showing its dock again if it was closed) and give it the keyboard."""
+        dock = self.view_docks[name]
+        if dock.isHidden():
+            dock.show()
+        dock.raise_()
+        if dock.isFloating():
+            dock.activateWindow()
+        dock.widget().setFocus(Qt.FocusReason.TabFocusReason)
+        self._focus_view(name, VIEW_FOCUS_TRIES)
+
+    def _focus_view(self, name: str, tries: int) -> None:
+        """The keyboard to the first control of view ``name``. A view shows its controls only once it has been
+        drawn in front (until then its dock holds the focus), so this looks again for a while, unless the person
+        has moved the focus on in the meantime."""
+        dock = self.view_docks[name]
+        if QApplication.focusWidget() is not dock.widget():
+            return
+        first = self._first_tab_stop(self.views[name])
+        if first is not None:
+            first.setFocus(Qt.FocusReason.TabFocusReason)
+        elif tries > 1:
+            QTimer.singleShot(VIEW_FOCUS_RETRY_MS, self, lambda: self._focus_view(name, tries - 1))
+
+    def _first_tab_stop(self, view: QWidget) -> QWidget | None:
+        """The first widget of ``view`` that Tab would stop on."""
+        widget = self.nextInFocusChain()
+        while widget is not self:
+            if view.isAncestorOf(widget) and self._tab_stop(widget):
+                return widget
+            widget = widget.nextInFocusChain()
+        return None
+
+    @staticmethod
+    def _tab_stop(widget: QWidget) -> bool:
+        return (bool(widget.focusPolicy() & Qt.FocusPolicy.TabFocus) and widget.isEnabled()
+                and widget.isVisible() and widget.focusProxy() is None)
+
+    def _front_view(self) -> str | None:
+        """The view that holds the keyboard, else the first one that can be seen."""
+        focus = QApplication.focusWidget()
+        for name, view in self.views.items():
+            if focus is not None and view.isAncestorOf(focus):
+                return name
+        return next((name for name, view in self.views.items() if not view.visibleRegion().isEmpty()), None)
+
+    def _step_view(self, steps: int) -> None:
+        names = [name for name, dock in self.view_docks.items() if not dock.isHidden()]
+        if not names:
+            return
+        current = self._front_view()
+        index = names.index(current) if current in names else -steps if steps > 0 else 0
+        self.show_view(names[(index + steps) % len(names)])
+
+    @Slot()
+    def _on_view_action(self) -> None:
+        self.show_view(self.sender().data())
+
+    @Slot()
+    def _on_next_view(self) -> None:
+        self._step_view(1)
+
+    @Slot()
+    def _on_previous_view(self) -> None:
+        self._step_view(-1)
+
+    def focusNextPrevChild(self, next: bool) -> bool:  # Qt override (Tab and Shift+Tab end up here)
+        """Tab and Shift+Tab pass over the views hidden behind another view's tab: a tabbed dock stays "visible"
+        to Qt, and the focus walked into views no one could see (issue 17 item 4)."""
+        start = QApplication.focusWidget()
+        for _ in range(MAX_TAB_HOPS):
+            if not super().focusNextPrevChild(next):
+                return False
+            widget = QApplication.focusWidget()
+            if widget is None or widget is start or not self._behind_a_tab(widget):
+                return True
+        return True
+
+    def _behind_a_tab(self, widget: QWidget) -> bool:
+        for name, dock in self.view_docks.items():
+            if dock.isAncestorOf(widget):
+                return self.views[name].visibleRegion().isEmpty()
+        return False
+
     def confirm_discard(self, what: str) -> bool:
         """Ask before ``what`` (e.g. "Opening a run") replaces a run that has trained; True: go ahead."""
         steps = self.controller.steps_done
@@ -546,6 +665,7 @@ class MainWindow(QMainWindow):
 
     def save_run(self, folder) -> None:
         """Save the current run into ``folder`` (DESIGN.md §7), in the training thread between chunks."""
+        self.controls.flush_live()  # α typed a moment ago is part of the run saved (it waits 0.2 s to be sent)
         self.controller.save_run(folder)
 
     def export_csv(self, path) -> Path:
@@ -774,6 +894,9 @@ class MainWindow(QMainWindow):
         self._show_status(None)
         if info.source == "opened":
             self.statusBar().showMessage(f"Opened {info.folder} at step {info.step:,}", 5000)
+            final = info.final
+            if info.status == OK and final.get("steps", info.step) == info.step:
+                self._show_final(final)  # a finished run's accuracies, as its config.json holds them
             if info.status == DIVERGED:
                 self.banner.hide()
 
@@ -795,10 +918,17 @@ class MainWindow(QMainWindow):
             self.banner.show_divergence(record)
             self.final_label.setText("")
             return
-        if record.status == OK and "test_accuracy" in final:
-            self.final_label.setText(  # the state label beside it says "Finished"
-                f"accuracy train {100 * final['train_accuracy']:.1f} %, validation "
-                f"{100 * final['val_accuracy']:.1f} %, test {100 * final['test_accuracy']:.1f} % (full splits)")
+        if record.status == OK:
+            self._show_final(final)
+
+    def _show_final(self, final: dict) -> None:
+        """The run's accuracies on the full splits, beside the state label's "Finished"."""
+        names = ("train_accuracy", "val_accuracy", "test_accuracy")
+        if not all(isinstance(final.get(name), (int, float)) for name in names):
+            return
+        train, val, test = (100 * final[name] for name in names)
+        self.final_label.setText(f"accuracy train {train:.1f} %, validation {val:.1f} %, test {test:.1f} % "
+                                 "(full splits)")
 
     @Slot(str)
     def _on_state_changed(self, state: str) -> None:
@@ -931,7 +1061,8 @@ class MainWindow(QMainWindow):
             self.step_label.setText(f"step {step:,}")
             self.epoch_label.setText(f"epoch {epoch:.2f}")
             self.rate_label.setText("— examples/s")
-            self.loss_label.setText("loss —")
+            loss = last_recorded_loss(info)
+            self.loss_label.setText("loss —" if loss is None else f"loss {loss:.4g}")
             self.backend_label.setText(f"backend {info.backend}" if info is not None else "backend —")
             return
         self.step_label.setText(f"step {record.step:,}")
@@ -1157,6 +1288,15 @@ class MainWindow(QMainWindow):
     def shutdown(self) -> bool:
         """Stop the training thread and wait for it (closing does this too)."""
         return self.controller.shutdown()
+
+
+def last_recorded_loss(info: SessionInfo | None) -> float | None:
+    """The loss of an opened run's last recorded step (its curve's end); None for a run with no steps yet."""
+    if info is None or info.history is None:
+        return None
+    losses = np.asarray(info.history["steps"].get("loss", ()), dtype=np.float64)
+    finite = losses[np.isfinite(losses)]
+    return float(finite[-1]) if len(finite) else None
 
 
 def in_window_words(message: str) -> str:

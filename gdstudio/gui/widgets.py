@@ -51,7 +51,9 @@ class SciSpinBox(QDoubleSpinBox):
         self.setDecimals(300)
         self.setKeyboardTracking(False)
         self.setAccelerated(True)
-        self.setCorrectionMode(QDoubleSpinBox.CorrectionMode.CorrectToNearestValue)
+        # An emptied or unfinished box ("", " ", "1e") left with Tab or Return goes back to the value it had: the
+        # nearest value Qt would pick is the minimum (α 1e-12, λ 0), a run that learns nothing (issue 17 item 1).
+        self.setCorrectionMode(QDoubleSpinBox.CorrectionMode.CorrectToPreviousValue)
 
     def textFromValue(self, value: float) -> str:  # Qt override
         return format_number(value)

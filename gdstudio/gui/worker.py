@@ -77,6 +77,9 @@ class SessionInfo:
     """Where the data set was loaded from when it was located (an archive or folder); None: the cache or built in.
     Work in other processes (the sweep's trials) loads it from there."""
     history: dict | None = None
+    final: dict = field(default_factory=dict)
+    """For an opened run: the final metrics its ``config.json`` holds (``train_accuracy``, …, ``steps``); else
+    empty."""
     changes: tuple[Change, ...] = ()
     weights: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
     data: object = field(default=None, repr=False, compare=False)
@@ -85,7 +88,7 @@ class SessionInfo:
 
 
 def session_info(session, source: str, folder: str | None = None, with_history: bool = False,
-                 data_path=None) -> SessionInfo:
+                 data_path=None, final: dict | None = None) -> SessionInfo:
     """The :class:`SessionInfo` of ``session`` (called in the training thread)."""
     dataset = session.dataset
     history = None
@@ -99,7 +102,7 @@ def session_info(session, source: str, folder: str | None = None, with_history: 
         backend=session.backend.name, step=session.step, epoch=float(session.epoch), status=session.status,
         lr=float(session.lr), reg=float(session.reg), batch_size=int(session.batch_size), loss=session.loss,
         folder=folder, data_path=None if data_path is None else str(data_path), history=history,
-        changes=tuple(session.history.changes), weights=session.weights(), data=dataset)
+        final=dict(final or {}), changes=tuple(session.history.changes), weights=session.weights(), data=dataset)
 
 
 def describe_error(exc: BaseException) -> str:
@@ -308,7 +311,7 @@ class TrainingThread(QThread):
         self._warm_up(session)
         self._replace(session)
         self.loaded.emit(session_info(session, "opened", folder=folder, with_history=True,
-                                      data_path=session.data_path))
+                                      data_path=session.data_path, final=run.final))
         self._set_state(self._resting_state())
 
     def _do_save(self, folder: str) -> None:
@@ -325,7 +328,7 @@ class TrainingThread(QThread):
         if session.status == DIVERGED:
             self._set_state(DIVERGED_STATE, force=True)
             return
-        if session.target_reached() and session.config.steps is None and session.config.budget is None:
+        if session.target_reached():  # Continue: an epochs target moved on (a --steps or --budget run's too)
             extra = float(extend_epochs or session.config.epochs or 1.0)
             session.set_target(epochs=session.epoch + extra)
             self._generator = None

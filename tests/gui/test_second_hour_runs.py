@@ -225,3 +225,44 @@ def test_the_cli_resumes_a_window_run_with_the_settings_changed_live(qtbot, wind
     assert "training svm on digits" in first and "α = 0.1," in first, first
     document = json.loads(out)
     assert document["loss_function"] == "svm" and document["lr"] == 0.1, document
+
+
+def test_alpha_typed_while_paused_and_saved_is_what_the_run_resumes_with(qtbot, window, tmp_path, capsys):
+    """α typed while a run is paused waits for the next step; File → Save run as then must keep it: `train
+    --resume` reports and trains with that α, marked at the step where the run was paused."""
+    type_into(qtbot, find(window, QDoubleSpinBox, "epochsSpin"), "500", commit=Qt.Key.Key_Return)
+    first_lr = find(window, QDoubleSpinBox, "lrSpin").value()
+    assert first_lr != 0.02
+    click(qtbot, find(window, QPushButton, "startButton"))
+    qtbot.waitUntil(lambda: len(live_loss(window)[0]) >= 20, timeout=RUN_MS)
+    click(qtbot, find(window, QPushButton, "startButton"))  # Pause
+    qtbot.waitUntil(lambda: state_text(window) == "Paused", timeout=WAIT_MS)
+    type_into(qtbot, find(window, QDoubleSpinBox, "lrSpin"), "0.02", commit=Qt.Key.Key_Return)
+    folder = save_run_as(qtbot, window, tmp_path, "typed-while-paused")
+    step = saved(folder)["state"]["step"]
+    capsys.readouterr()
+    status = main(["train", "--resume", str(folder), "--steps", str(step + 10), "--quiet", "--json"])
+    out, err = capsys.readouterr()
+    assert status == 0, err
+    assert "α = 0.02," in err.splitlines()[0], err
+    assert json.loads(out)["lr"] == 0.02
+    changes = saved(folder)["changes"]
+    assert [(c["step"], c["name"], c["new"]) for c in changes] == [(step, "lr", 0.02)], changes
+
+
+@pytest.mark.parametrize("length", [["--steps", "5"], ["--budget", "5"]])
+def test_start_continues_a_run_that_the_cli_ran_for_a_number_of_steps(qtbot, window, monkeypatch, tmp_path, length):
+    """A run made with `train --steps 5` (or `--budget 5`), opened in the window: Start trains on (it did nothing:
+    only an epochs target was moved on), for the window's Epochs more, and the curve goes on from step 5."""
+    run = tmp_path / "five-steps"
+    assert main(["train", "--dataset", "digits", *length, "--out", str(run), "--quiet"]) == 0
+    FolderChooser(monkeypatch, run)
+    open_run_from_menu(qtbot, window)
+    qtbot.waitUntil(lambda: len(live_loss(window)[0]) == 5 and state_text(window) == "Finished",
+                    timeout=LOAD_TIMEOUT_MS)
+    click(qtbot, find(window, QPushButton, "startButton"))  # Continue
+    qtbot.waitUntil(lambda: len(live_loss(window)[0]) > 5 and state_text(window) == "Finished", timeout=RUN_MS)
+    steps = live_loss(window)[0]
+    assert list(steps[:6]) == [1, 2, 3, 4, 5, 6]
+    epochs = find(window, QDoubleSpinBox, "epochsSpin").value()
+    assert window.controller.last_progress.epoch == pytest.approx(5 * 64 / 1257 + epochs, abs=64 / 1257)

@@ -30,6 +30,9 @@ from gdstudio.gui.worker import describe_error
 
 VERDICT_COLOURS = {"good": "#c7ecc7", "acceptable": "#eef5c0", "suspicious": "#fde0b0", "wrong": "#f7b9b9"}
 VERDICT_POINT_COLOURS = {"good": "#2ca02c", "acceptable": "#9aae1a", "suspicious": "#ff7f0e", "wrong": "#d62728"}
+VERDICT_TEXT_COLOURS = {"good": "#1e6e1e", "acceptable": "#4f5c00", "suspicious": "#8a4a00", "wrong": "#b00020"}
+"""The headline's colours: the points' hues, darkened until the text has a contrast of at least 4.5 : 1 on the
+window's grey (the yellow-green of "acceptable" had 2.2 : 1, weak on a projector; issue 17 item 9)."""
 KINK_COLOUR = "#e4e4e4"
 DEFAULT_SAMPLE = 200
 DEFAULT_BATCH = 100
@@ -347,7 +350,8 @@ class GradcheckView(InspectionView):
         generation, message = news
         self._job_done()
         if generation == self._generation:
-            self.summary.setText(f"<span style='color:#d62728'>The check failed: {message}</span>")
+            colour = VERDICT_TEXT_COLOURS["wrong"]
+            self.summary.setText(f"<span style='color:{colour}'>The check failed: {message}</span>")
 
     def _job_done(self) -> None:
         self._job = None
@@ -381,7 +385,7 @@ class GradcheckView(InspectionView):
         self.scatter.setData(x=np.arange(len(counted)), y=np.log10(errors) if len(errors) else [], brush=brushes)
         kinks = len(entries) - len(counted)
         worst = result.max_relative_error
-        colour = VERDICT_POINT_COLOURS[verdict(worst)]
+        colour = VERDICT_TEXT_COLOURS[verdict(worst)]
         text = (f"<b style='color:{colour}'>max relative error {worst:.2e} ({verdict(worst)})</b> over "
                 f"{len(counted)} entries ({result.loss}, λ = {result.reg:g}, {result.method} difference, "
                 f"h = {result.h:g}, {result.batch} training images, W at step {step}; {seconds:.2f} s)")

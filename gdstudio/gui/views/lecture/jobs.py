@@ -213,3 +213,29 @@ def template_pixmap(W: np.ndarray, image_shape, cell: int = 48, gap: int = 4) ->
 
 def percent(value) -> str:
     return "–" if value is None or not np.isfinite(value) else f"{100.0 * value:.1f} %"
+
+
+def legend_symbols(curve) -> None:
+    """Give ``curve``'s legend entry the curve's own symbol colours before it has any data. pyqtgraph draws the
+    legend's symbol from the curve's scatter item, which takes the symbol options only once there are points: the
+    race's legend showed grey markers until the first race (issue 17 item 9)."""
+    opts = curve.opts
+    curve.scatter.setSymbol(opts["symbol"])
+    curve.scatter.setSize(opts["symbolSize"])
+    curve.scatter.setPen(opts["symbolPen"])
+    curve.scatter.setBrush(opts["symbolBrush"])
+
+
+def fit_axis_label(plot, side: str, texts: tuple[str, ...]) -> None:
+    """Label ``plot``'s axis on ``side`` with the first of ``texts`` (longest first) that fits along it. pyqtgraph
+    centres an axis label and cuts it at both ends where the axis is shorter ("stance from W along…" on a narrow
+    plot; issue 17 item 9); a shorter wording reads better than a cut one."""
+    axis = plot.getAxis(side)
+    room = axis.width() if side in ("bottom", "top") else axis.height()
+    if room <= 0:
+        return
+    for text in texts:
+        if axis.labelText != text:
+            axis.setLabel(text)
+        if axis.label.boundingRect().width() <= room or text == texts[-1]:
+            return

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QLabel, QPushButton, 
 
 from gdstudio.engine.lecture import directions, landscape_1d, landscape_2d
 from gdstudio.gui.views.lecture.base import LectureView
-from gdstudio.gui.views.lecture.jobs import view_batch
+from gdstudio.gui.views.lecture.jobs import fit_axis_label, view_batch
 from gdstudio.gui.widgets import ReflowingSplitter
 from gdstudio.kernels import reference
 
@@ -30,6 +30,9 @@ PATH_COLOUR = (255, 127, 14)
 NOW_COLOUR = (214, 39, 40)
 SIDE_BY_SIDE_WIDTH = 640
 """Narrower than this, the two plots stand one above the other (side by side they would cut their axes' titles)."""
+AXIS_LABELS = {"line": ("distance from W (‖ΔW‖)", "‖ΔW‖ from W", "‖ΔW‖"),
+               "random": ("random direction", "random dir.", "random"), "down": ("−∇L direction", "−∇L")}
+"""The axes' labels, longest first: an axis shorter than its label gets the next wording (a narrow dock)."""
 
 
 def natural_span(x: np.ndarray, *unit_directions: np.ndarray, swing: float = SCORE_SWING) -> float:
@@ -91,7 +94,7 @@ class LandscapeView(LectureView):
 
         self.line_plot = pg.PlotWidget()
         self.line_plot.setObjectName("landscapeLinePlot")
-        self.line_plot.setLabel("bottom", "distance from W (‖ΔW‖)")
+        self.line_plot.setLabel("bottom", AXIS_LABELS["line"][0])
         self.line_plot.setLabel("left", "loss")
         self.line_plot.showGrid(x=True, y=True, alpha=0.2)
         legend = self.line_plot.addLegend(offset=(-10, 10))
@@ -106,8 +109,8 @@ class LandscapeView(LectureView):
 
         self.plane_plot = pg.PlotWidget()
         self.plane_plot.setObjectName("landscapePlanePlot")
-        self.plane_plot.setLabel("bottom", "random direction")
-        self.plane_plot.setLabel("left", "−∇L direction")
+        self.plane_plot.setLabel("bottom", AXIS_LABELS["random"][0])
+        self.plane_plot.setLabel("left", AXIS_LABELS["down"][0])
         self.plane_plot.setAspectLocked(True)
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setColorMap(pg.colormap.get("viridis"))
@@ -141,6 +144,8 @@ class LandscapeView(LectureView):
         layout.addWidget(self.status_label)
         layout.addWidget(plots, 1)
         layout.addWidget(self.summary_label)
+        for plot in (self.line_plot, self.plane_plot):
+            plot.getPlotItem().vb.sigResized.connect(self._on_plot_resized)
 
     # fed by the window ----------------------------------------------------------------------------------------------
     def on_loaded(self, info) -> None:
@@ -188,6 +193,12 @@ class LandscapeView(LectureView):
             return result
 
         self.start_job("landscape", work, succeeded=self._on_computed)
+
+    @Slot(object)
+    def _on_plot_resized(self, view_box=None) -> None:
+        fit_axis_label(self.line_plot, "bottom", AXIS_LABELS["line"])
+        fit_axis_label(self.plane_plot, "bottom", AXIS_LABELS["random"])
+        fit_axis_label(self.plane_plot, "left", AXIS_LABELS["down"])
 
     @Slot()
     def _on_settings_changed(self) -> None:

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLab
 from gdstudio.engine.lecture import LECTURE_ORDER, race
 from gdstudio.engine.strategies import EVALUATIONS_PER_STEP
 from gdstudio.gui.views.lecture.base import LectureView
-from gdstudio.gui.views.lecture.jobs import IN_PROCESS, STRATEGY_COLOURS, percent
+from gdstudio.gui.views.lecture.jobs import IN_PROCESS, STRATEGY_COLOURS, legend_symbols, percent
 
 DEFAULT_BUDGET = 1000
 STRATEGY_TITLES = {"random-search": "Random search", "random-local-search": "Random local search", "sgd": "SGD"}
@@ -61,6 +61,7 @@ class RaceView(LectureView):
             colour = STRATEGY_COLOURS[name]
             self.curves[name] = self.plot.plot([], [], pen=pg.mkPen(colour, width=2), symbol="o", symbolSize=5,
                                                symbolBrush=colour, symbolPen=None, name=STRATEGY_TITLES[name])
+            legend_symbols(self.curves[name])  # the legend's markers in colour before the first race
 
         self.table = QTableWidget(len(LECTURE_ORDER), len(TABLE_COLUMNS))
         self.table.setObjectName("raceTable")

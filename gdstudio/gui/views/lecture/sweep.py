@@ -201,6 +201,8 @@ class SweepView(LectureView):
         layout.addWidget(plots, 1)
         layout.addWidget(self.best_label)
         layout.addWidget(self.warning_label)
+        for spin in (self.lr_low, self.lr_high, self.reg_low, self.reg_high):
+            spin.valueChanged.connect(self._on_range_changed)
         self.set_ranges(*self._ranges)
 
     # the form -------------------------------------------------------------------------------------------------------
@@ -209,6 +211,17 @@ class SweepView(LectureView):
         self.lr_high.setValue(lr_range[1])
         self.reg_low.setValue(reg_range[0])
         self.reg_high.setValue(reg_range[1])
+
+    @Slot()
+    def _on_range_changed(self) -> None:
+        """Before a sweep, the map spans the ranges in the boxes: its empty axes read in α and λ, not a log axis's
+        default 1 … 10 with ticks 2 … 9 (issue 17 item 9). A map with points keeps the sweep's ranges."""
+        if self.trials:
+            return
+        (lr_low, lr_high), (reg_low, reg_high) = self.ranges()
+        if lr_high > lr_low > 0 and reg_high > reg_low > 0:
+            self.map_plot.setRange(xRange=(math.log10(lr_low), math.log10(lr_high)),
+                                   yRange=(math.log10(reg_low), math.log10(reg_high)), padding=0.08)
 
     def ranges(self) -> tuple[tuple[float, float], tuple[float, float]]:
         lr = sorted((self.lr_low.value(), self.lr_high.value()))

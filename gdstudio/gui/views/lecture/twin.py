@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (QComboBox, QGridLayout, QHBoxLayout, QLabel, QPus
 from gdstudio.config import LOSS_TITLES
 from gdstudio.engine.lecture import run_twins, twin_sessions
 from gdstudio.gui.views.lecture.base import LectureView
-from gdstudio.gui.views.lecture.jobs import IN_PROCESS, TWIN_COLOURS, percent, template_pixmap
+from gdstudio.gui.views.lecture.jobs import IN_PROCESS, TWIN_COLOURS, legend_symbols, percent, template_pixmap
 from gdstudio.gui.widgets import ReflowingSplitter, SciSpinBox, format_number
 
 DEFAULT_TWIN_STEPS = 400
@@ -164,6 +164,8 @@ class TwinView(LectureView):
             for colour in TWIN_COLOURS:
                 items.append(plot.plot([], [], pen=pg.mkPen(colour, width=2 if symbol else 1), symbol=symbol,
                                        symbolSize=5, symbolBrush=colour, symbolPen=None, name=" "))
+                if symbol is not None:
+                    legend_symbols(items[-1])
         self.accuracy_plot.setXLink(self.loss_plot)
 
         self.template_titles = (QLabel(""), QLabel(""))
@@ -233,11 +235,13 @@ class TwinView(LectureView):
             return
         first, second, self.labels = self.plan()
         steps = int(self.steps_spin.value())
+        length = {"steps": steps, "epochs": None}
         if "batch_size" in first:  # the same number of examples each: the smaller batch makes ``steps`` steps
+            # In steps, not epochs: a length in epochs took a step more for each epoch's short last batch, and the
+            # twins asked for 400 steps made 402 (issue 17 item 9).
             smaller = min(first["batch_size"], second["batch_size"])
-            length = {"epochs": steps * smaller / self.info.sizes[0], "steps": None}
-        else:
-            length = {"steps": steps, "epochs": None}
+            length["steps"] = twin_steps(steps, first["batch_size"], smaller)
+            second = {**second, "steps": twin_steps(steps, second["batch_size"], smaller)}
         config = self.run_config(budget=None, strategy="sgd", **IN_PROCESS, **length).replace(**first)
         dataset = self.dataset
         self._axis = "epoch" if "batch_size" in first else "step"  # different batch sizes compare per example
@@ -305,6 +309,12 @@ class TwinView(LectureView):
 
     def jobs_changed(self) -> None:
         self.start_button.setText("Stop" if self.job_running("twins") else "Train twins")
+
+
+def twin_steps(steps: int, batch_size: int, smaller: int) -> int:
+    """The steps of a twin with ``batch_size`` when the one with the ``smaller`` batch makes ``steps``: as many as
+    see the same number of examples (at least one)."""
+    return max(1, round(steps * smaller / batch_size))
 
 
 def _pair(first_label: str, first: QWidget, second_label: str, second: QWidget) -> QWidget:
