@@ -133,7 +133,7 @@ def test_an_emptied_box_goes_back_to_its_last_value(qtbot, window, box_name, sli
 def test_an_box_emptied_during_a_run_sends_nothing(qtbot, window, box_name):
     """Issue 17 item 1: during a run, an α or λ box emptied (Ctrl+A, Backspace, Tab) changes nothing: no change is
     marked on the loss plot, the box reads its value again, and the run goes on learning."""
-    type_into(qtbot, find(window, QDoubleSpinBox, "epochsSpin"), "100000", commit=Qt.Key.Key_Return)
+    type_into(qtbot, find(window, QDoubleSpinBox, "epochsSpin"), "1000000", commit=Qt.Key.Key_Return)
     click(qtbot, find(window, QPushButton, "startButton"))
     qtbot.waitUntil(lambda: state_text(window) == "Training" and shown_step(window) > 20, timeout=RUN_TIMEOUT_MS)
     box = find(window, QDoubleSpinBox, box_name)
@@ -237,7 +237,7 @@ def test_space_and_return_press_the_focused_button(qtbot, window):
     # and where no button has the focus, Space is Start / Pause
     start = find(window, QPushButton, "startButton")
     tab_to(qtbot, window, find(window, pg.PlotWidget, "lossPlot"))
-    type_into(qtbot, find(window, QDoubleSpinBox, "epochsSpin"), "100000", commit=Qt.Key.Key_Return)
+    type_into(qtbot, find(window, QDoubleSpinBox, "epochsSpin"), "1000000", commit=Qt.Key.Key_Return)
     tab_to(qtbot, window, find(window, pg.PlotWidget, "lossPlot"))
     key(qtbot, Qt.Key.Key_Space)
     qtbot.waitUntil(lambda: state_text(window) == "Training", timeout=RUN_TIMEOUT_MS)
