@@ -230,7 +230,7 @@ def test_the_cli_resumes_a_window_run_with_the_settings_changed_live(qtbot, wind
 def test_alpha_typed_while_paused_and_saved_is_what_the_run_resumes_with(qtbot, window, tmp_path, capsys):
     """α typed while a run is paused waits for the next step; File → Save run as then must keep it: `train
     --resume` reports and trains with that α, marked at the step where the run was paused."""
-    type_into(qtbot, find(window, QDoubleSpinBox, "epochsSpin"), "500", commit=Qt.Key.Key_Return)
+    type_into(qtbot, find(window, QDoubleSpinBox, "epochsSpin"), "1000000", commit=Qt.Key.Key_Return)
     first_lr = find(window, QDoubleSpinBox, "lrSpin").value()
     assert first_lr != 0.02
     click(qtbot, find(window, QPushButton, "startButton"))
