@@ -182,18 +182,37 @@ class LogSpinSlider(QWidget):
         self.value_changed.emit(value)
 
 
+SIDE_BY_SIDE_MIN_WIDTH = 280
+"""A plot of a reflowing splitter stands beside the others in a low, wide dock only with at least this width."""
+
+
 class ReflowingSplitter(QSplitter):
     """A splitter whose widgets stand side by side when it is at least ``side_by_side_width`` wide, and one above
     the other when it is narrower (a view in a narrow dock), so that no plot is squeezed until its axes' titles
-    are cut."""
+    are cut. In a dock much wider than high (the views below the curves on a small screen) they stand side by side
+    as soon as each has ``SIDE_BY_SIDE_MIN_WIDTH``: one above the other, each would be a strip."""
 
     def __init__(self, side_by_side_width: int, parent: QWidget | None = None) -> None:
         super().__init__(Qt.Orientation.Horizontal, parent)
         self.side_by_side_width = side_by_side_width
         self.setChildrenCollapsible(False)
 
+    def _wide(self, size: QSize) -> bool:
+        if size.width() >= self.side_by_side_width:
+            return True
+        return size.width() >= max(self.count(), 1) * SIDE_BY_SIDE_MIN_WIDTH and size.width() >= 2 * size.height()
+
+    def sizeHint(self) -> QSize:  # Qt override
+        """One above the other, no taller than their minimum: it takes what its view has to spare (its stretch)
+        anyway, and a view whose height follows its width is shown at its preferred height by its dock's scroll
+        area, which with the plots' preferred heights added up scrolled on a 1920×1080 screen."""
+        hint = super().sizeHint()
+        if self.orientation() == Qt.Orientation.Vertical:
+            hint.setHeight(self.minimumSizeHint().height())
+        return hint
+
     def resizeEvent(self, event) -> None:  # Qt override
-        wide = event.size().width() >= self.side_by_side_width
+        wide = self._wide(event.size())
         orientation = Qt.Orientation.Horizontal if wide else Qt.Orientation.Vertical
         if self.orientation() != orientation:
             self.setOrientation(orientation)

@@ -14,11 +14,12 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QGridLayout, QHeaderView, QLabel, QPushButton, QSpinBox,
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QHeaderView, QLabel, QPushButton, QSpinBox,
                                QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from gdstudio.config import GRADCHECK_GOOD, GRADCHECK_WRONG
 from gdstudio.engine.gradcheck import ALL_ENTRIES_UP_TO, GradCheck, gradient_check, verdict
+from gdstudio.gui.flow import flow_row
 from gdstudio.gui.views.inspection.common import PLOT_BACKGROUND, InspectionView, format_value, style_plot
 from gdstudio.gui.worker import describe_error
 
@@ -136,12 +137,8 @@ class GradcheckView(InspectionView):
         plot.addItem(self.scatter)
         self.plot_widget.setMinimumHeight(140)
 
-        bar = QGridLayout()  # two rows: the view stays whole in a narrow dock
-        bar.addWidget(self.check_button, 0, 0)
-        bar.addWidget(self.batch_spin, 0, 1)
-        bar.addWidget(self.all_check, 1, 0)
-        bar.addWidget(self.count_spin, 1, 1)
-        bar.setColumnStretch(2, 1)
+        # As many rows as the dock's width needs (one in a wide dock, four in the narrowest).
+        bar = flow_row(self.check_button, self.batch_spin, self.all_check, self.count_spin)
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.table)
         splitter.addWidget(self.plot_widget)

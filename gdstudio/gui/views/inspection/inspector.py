@@ -21,6 +21,7 @@ from gdstudio.engine.inspect import image_maths
 from gdstudio.gui.views.inspection.common import (CORRECT_COLOUR, NEUTRAL_COLOUR, PLOT_BACKGROUND, WRONG_COLOUR,
                                                   InspectionView, format_value, image_for_display, pixels_pixmap,
                                                   short_names, style_plot)
+from gdstudio.gui.flow import flow_row, group
 from gdstudio.gui.widgets import ReflowingSplitter
 from gdstudio.kernels import reference
 
@@ -150,14 +151,9 @@ class InspectorView(InspectionView):
         top = QHBoxLayout()
         top.addWidget(self.strip_label, 1)
         top.addWidget(self.first_button)
-        typed = QHBoxLayout()
-        typed.addWidget(self.typed_check)
-        typed.addWidget(self.scores_edit, 1)
-        typed.addWidget(self.label_spin)
-        shown = QHBoxLayout()  # a row of its own: one row of all five is wider than the default dock
-        shown.addWidget(QLabel("Plots show:"))
-        shown.addWidget(self.loss_combo)
-        shown.addStretch(1)
+        # Rows that wrap in a narrow dock: one row of all five is wider than the default dock.
+        typed = flow_row(self.typed_check, self.scores_edit, self.label_spin)
+        shown = flow_row(group("Plots show:", self.loss_combo))
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)

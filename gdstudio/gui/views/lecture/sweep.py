@@ -10,10 +10,10 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Slot
-from PySide6.QtWidgets import (QDoubleSpinBox, QGridLayout, QLabel, QPushButton,
-                               QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import QDoubleSpinBox, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget
 
 from gdstudio.engine.sweep import sweep
+from gdstudio.gui.flow import flow_row, group
 from gdstudio.gui.views.lecture.base import LectureView
 from gdstudio.gui.views.lecture.jobs import IN_PROCESS, percent
 from gdstudio.gui.widgets import ReflowingSplitter, SciSpinBox, format_number
@@ -130,21 +130,10 @@ class SweepView(LectureView):
         self.best_label.setObjectName("sweepBest")
         self.best_label.setWordWrap(True)
 
-        form = QGridLayout()  # four columns, four rows: whole in the default dock width
-        form.addWidget(QLabel("Trials"), 0, 0)
-        form.addWidget(self.trials_spin, 0, 1)
-        form.addWidget(QLabel("epochs each"), 0, 2)
-        form.addWidget(self.epochs_spin, 0, 3)
-        form.addWidget(QLabel("α from"), 1, 0)
-        form.addWidget(self.lr_low, 1, 1)
-        form.addWidget(QLabel("to"), 1, 2)
-        form.addWidget(self.lr_high, 1, 3)
-        form.addWidget(QLabel("λ from"), 2, 0)
-        form.addWidget(self.reg_low, 2, 1)
-        form.addWidget(QLabel("to"), 2, 2)
-        form.addWidget(self.reg_high, 2, 3)
-        form.addWidget(self.start_button, 3, 0, 1, 2)
-        form.setColumnStretch(4, 1)
+        # As many rows as the dock's width needs: one on a wide screen, five in the narrowest dock.
+        form = flow_row(group("Trials", self.trials_spin), group("epochs each", self.epochs_spin),
+                        group("α from", self.lr_low, "to", self.lr_high),
+                        group("λ from", self.reg_low, "to", self.reg_high), self.start_button)
         plots = ReflowingSplitter(SIDE_BY_SIDE_WIDTH)  # the map above the curves in a narrow dock
         plots.addWidget(self.map_plot)
         plots.addWidget(self.curve_plot)
