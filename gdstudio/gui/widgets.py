@@ -182,37 +182,36 @@ class LogSpinSlider(QWidget):
         self.value_changed.emit(value)
 
 
-SIDE_BY_SIDE_MIN_WIDTH = 280
-"""A plot of a reflowing splitter stands beside the others in a low, wide dock only with at least this width."""
+REFLOWED_HEIGHT = 220
+"""The height a reflowing splitter's widget asks for (by default) when they stand one above the other: enough for
+a plot's axis title ("validation accuracy (%)"); a dock lower than their sum scrolls to them."""
 
 
 class ReflowingSplitter(QSplitter):
     """A splitter whose widgets stand side by side when it is at least ``side_by_side_width`` wide, and one above
     the other when it is narrower (a view in a narrow dock), so that no plot is squeezed until its axes' titles
-    are cut. In a dock much wider than high (the views below the curves on a small screen) they stand side by side
-    as soon as each has ``SIDE_BY_SIDE_MIN_WIDTH``: one above the other, each would be a strip."""
+    are cut. One above the other, each asks for ``stacked_height`` (or its minimum height)."""
 
-    def __init__(self, side_by_side_width: int, parent: QWidget | None = None) -> None:
+    def __init__(self, side_by_side_width: int, parent: QWidget | None = None,
+                 stacked_height: int = REFLOWED_HEIGHT) -> None:
         super().__init__(Qt.Orientation.Horizontal, parent)
         self.side_by_side_width = side_by_side_width
+        self.stacked_height = stacked_height
         self.setChildrenCollapsible(False)
 
-    def _wide(self, size: QSize) -> bool:
-        if size.width() >= self.side_by_side_width:
-            return True
-        return size.width() >= max(self.count(), 1) * SIDE_BY_SIDE_MIN_WIDTH and size.width() >= 2 * size.height()
-
     def sizeHint(self) -> QSize:  # Qt override
-        """One above the other, no taller than their minimum: it takes what its view has to spare (its stretch)
-        anyway, and a view whose height follows its width is shown at its preferred height by its dock's scroll
-        area, which with the plots' preferred heights added up scrolled on a 1920×1080 screen."""
+        """One above the other, each ``stacked_height`` tall (or its minimum): the plots' own preferred heights
+        added up made a view taller than a 1920×1080 screen's dock, and a view whose height follows its width (a
+        wrapped label) is shown at its preferred height by its dock's scroll area, which then scrolled."""
         hint = super().sizeHint()
-        if self.orientation() == Qt.Orientation.Vertical:
-            hint.setHeight(self.minimumSizeHint().height())
+        if self.orientation() == Qt.Orientation.Vertical and self.count():
+            heights = [max(self.widget(i).minimumSizeHint().height(), self.widget(i).minimumHeight(),
+                           self.stacked_height) for i in range(self.count())]
+            hint.setHeight(sum(heights) + self.handleWidth() * (self.count() - 1))
         return hint
 
     def resizeEvent(self, event) -> None:  # Qt override
-        wide = self._wide(event.size())
+        wide = event.size().width() >= self.side_by_side_width
         orientation = Qt.Orientation.Horizontal if wide else Qt.Orientation.Vertical
         if self.orientation() != orientation:
             self.setOrientation(orientation)

@@ -134,7 +134,8 @@ class SweepView(LectureView):
         form = flow_row(group("Trials", self.trials_spin), group("epochs each", self.epochs_spin),
                         group("α from", self.lr_low, "to", self.lr_high),
                         group("λ from", self.reg_low, "to", self.reg_high), self.start_button)
-        plots = ReflowingSplitter(SIDE_BY_SIDE_WIDTH)  # the map above the curves in a narrow dock
+        # The map above the curves in a narrow dock; the curves' plot has a title, and its axis title needs room.
+        plots = ReflowingSplitter(SIDE_BY_SIDE_WIDTH, stacked_height=260)
         plots.addWidget(self.map_plot)
         plots.addWidget(self.curve_plot)
         plots.setSizes([550, 450])
