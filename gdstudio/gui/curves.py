@@ -154,7 +154,7 @@ class CurvesView(QWidget):
         # One row where there is room, more where there is not: the curves' minimum width is then the widest
         # option's, and the separators beside them can move (issue 17 item 5).
         options = flow_row(group("x axis:", self.x_axis_combo), self.log_check,
-                           group(self.smoothing_label, self.smoothing_slider), spacing=12)
+                           group(self.smoothing_label, self.smoothing_slider), spacing=6)
 
         self.loss_plot = TimedPlotWidget()  # PlotWidget passes keyword arguments to its PlotItem, not to Qt
         self.loss_plot.setObjectName("lossPlot")

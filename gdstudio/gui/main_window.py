@@ -72,14 +72,19 @@ VIEWS_BESIDE_ROOM = 840
 """Beside the training panel, the curves and a view side by side need this much width (about 440 px for the
 curves, 400 for a view). With less (1024×768; presenter mode at 1366×768) the views go below the curves, where
 both get the whole width (issue 17 item 5: beside them, the views got 173 px and scrolled sideways)."""
-VIEWS_BELOW_SHARE = 0.45
+VIEWS_BELOW_SHARE = 0.4
 """The share of the window's height the views get below the curves."""
+VIEW_WIDTH = 380
+"""The views dock's narrowest first width beside the curves: every view's controls fit it."""
+CURVES_WIDTH = 510
+"""The curves' width with their options on one row (x axis, log scale, smoothing)."""
 
 
-def views_dock_width(window_width: int) -> int:
-    """The views dock's first width: a third of the window, and room for a view's controls (Qt gives the dock
-    less where the curves need it)."""
-    return max(460, window_width // 3)
+def views_dock_width(window_width: int, room: int | None = None) -> int:
+    """The views dock's first width beside the curves: a third of the window, but no more than leaves the curves
+    ``CURVES_WIDTH`` of the ``room`` beside the training panel, and at least ``VIEW_WIDTH``."""
+    wanted = window_width // 3 if room is None else min(window_width // 3, room - CURVES_WIDTH)
+    return max(VIEW_WIDTH, wanted)
 
 
 class RateMeter:
@@ -394,7 +399,7 @@ class MainWindow(QMainWindow):
             height = self.height() - self.menuBar().height() - self.statusBar().height()
             self.resizeDocks([shown[0]], [int(VIEWS_BELOW_SHARE * height)], Qt.Orientation.Vertical)
         else:
-            width = self._views_beside_width or views_dock_width(self.width())
+            width = self._views_beside_width or views_dock_width(self.width(), self._room_beside_panel())
             self.resizeDocks([shown[0]], [width], Qt.Orientation.Horizontal)
 
     def _room_beside_panel(self) -> int:
@@ -1142,7 +1147,8 @@ class MainWindow(QMainWindow):
         if not self._docks_sized:  # sizes of docks only hold once the window has its own
             self._docks_sized = True
             self._keep_on_screen()
-            self.resizeDocks([self._views_dock], [views_dock_width(self.width())], Qt.Orientation.Horizontal)
+            self.resizeDocks([self._views_dock], [views_dock_width(self.width(), self._room_beside_panel())],
+                             Qt.Orientation.Horizontal)
             # A window manager adds its frame only once the window is mapped: fit again then.
             QTimer.singleShot(0, self, self._keep_on_screen)
             self._arrange_views_later()
