@@ -388,7 +388,7 @@ class MainWindow(QMainWindow):
     @Slot()
     def _size_views_area(self) -> None:
         """The views' share of the window in their area: below the curves, ``VIEWS_BELOW_SHARE`` of the height;
-        beside them, the width they had there (or a third of the window)."""
+        beside them, the width they had there, or their first width where that is more."""
         below = self.views_below
         shown = [dock for dock in self._view_docks_in(Qt.DockWidgetArea.BottomDockWidgetArea if below
                                                       else Qt.DockWidgetArea.RightDockWidgetArea)
@@ -399,7 +399,9 @@ class MainWindow(QMainWindow):
             height = self.height() - self.menuBar().height() - self.statusBar().height()
             self.resizeDocks([shown[0]], [int(VIEWS_BELOW_SHARE * height)], Qt.Orientation.Vertical)
         else:
-            width = self._views_beside_width or views_dock_width(self.width(), self._room_beside_panel())
+            # The width they had there, unless that was a sliver (a small window's first layout put them there).
+            first = views_dock_width(self.width(), self._room_beside_panel())
+            width = max(self._views_beside_width or 0, first)
             self.resizeDocks([shown[0]], [width], Qt.Orientation.Horizontal)
 
     def _room_beside_panel(self) -> int:

@@ -224,6 +224,28 @@ def test_curves_and_views_share_a_maximised_window_and_the_separator_moves(qtbot
     window.close()
 
 
+def _below(window, dock, plot) -> bool:
+    """The views dock lies below the curves (else beside them)."""
+    return global_rect(dock).top() >= global_rect(plot).bottom()
+
+
+def test_views_go_below_the_curves_and_back_from_the_view_menu(qtbot):
+    """Issue 17 item 5: View → Views below the curves stacks the views under the curves (each then has the whole
+    width) and takes them back beside the curves; the view on top stays on top, and nothing overlaps."""
+    window = _open_maximised(qtbot)
+    raise_view_by_tab(qtbot, window, VIEW_TITLES["gradcheckView"])
+    dock, plot = window.view_docks["gradcheckView"], find(window, pg.PlotWidget, "accuracyPlot")
+    for _ in range(2):
+        was_below = _below(window, dock, plot)
+        trigger_menu(window, "View", "Views below the curves")
+        qtbot.waitUntil(lambda: _below(window, dock, plot) != was_below, timeout=WAIT_MS)
+        wait_idle(qtbot, 300)
+        assert window.views["gradcheckView"].isVisible() and not global_rect(dock).intersects(global_rect(plot))
+        if not was_below:  # now below: the views have the curves' width
+            assert abs(dock.width() - window.view.width()) <= 20, (dock.width(), window.view.width())
+    window.close()
+
+
 def _options_row(window) -> list[QWidget]:
     return [find(window, QComboBox, "xAxisCombo"), find(window, QAbstractButton, "logLossCheck"),
             find(window, QSlider, "smoothingSlider")]
