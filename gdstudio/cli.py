@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import decimal
+import contextlib
 import json
 import math
 import os
@@ -117,6 +118,22 @@ def _flag_type(check, flag):
     return convert
 
 
+_image_size = _whole_number("--image-size", *cfg.IMAGE_SIZE_RANGE)
+
+
+def _add_image_flags(parser) -> None:
+    """``--image-size`` and ``--grey``, the options of ``--dataset images``."""
+    parser.add_argument("--image-size", type=_image_size, metavar="N",
+                        help=f"--dataset {cfg.IMAGE_FOLDER_DATASET}: resize the images to N×N "
+                        f"(default: {cfg.IMAGE_SIZE_DEFAULT})")
+    parser.add_argument("--grey", action="store_true", help=f"--dataset {cfg.IMAGE_FOLDER_DATASET}: decode the "
+                        "images as grey instead of colour")
+
+
+def _image_options(args) -> dict:
+    return {"image_size": args.image_size, "grey": args.grey}
+
+
 _score = _number_flag("--scores", "a finite number", _finite_float, lambda v: True)
 
 
@@ -144,6 +161,7 @@ def _add_training_flags(parser, defaults_note=" (default: the data set's)"):
     parser.add_argument("--preprocess", choices=cfg.PREPROCESSINGS,
                         help="unit: (pixels − mean)/max; raw: pixels − mean, as the lecture" + defaults_note)
     parser.add_argument("--threads", type=_whole_number("--threads", 1), help="CPU threads (default: all)")
+    _add_image_flags(parser)
 
 
 def _add_data_flags(parser) -> None:
@@ -151,6 +169,7 @@ def _add_data_flags(parser) -> None:
     parser.add_argument("--dataset", default="digits", help="data set name (default: digits)")
     parser.add_argument("--data", metavar="PATH", help="archive or folder holding the data set")
     parser.add_argument("--loss", choices=cfg.LOSSES, default="softmax", help="loss function (default: softmax)")
+    _add_image_flags(parser)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -177,7 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="index of the correct class")
     explain.add_argument("--json", action="store_true", help="print JSON instead of text")
 
-    gradcheck = commands.add_parser("gradcheck", help="analytic gradient against central differences")
+    gradcheck = commands.add_parser("gradcheck", help="analytic gradient against finite differences")
     _add_data_flags(gradcheck)
     gradcheck.add_argument("--reg", type=_flag_type(cfg.check_reg, "--reg"), help="L2 strength λ (default: the "
                            "data set's)")
@@ -188,7 +207,22 @@ def build_parser() -> argparse.ArgumentParser:
     gradcheck.add_argument("--batch", type=_whole_number("--batch", 1), default=100,
                            help="training images the loss is measured on (default: 100)")
     gradcheck.add_argument("--seed", type=_seed("--seed"), default=0, help="random seed (default: 0)")
+    gradcheck.add_argument("--method", choices=("forward", "centred"), default="centred",
+                           help="finite difference: [L(W+h) − L(W)] / h or [L(W+h) − L(W−h)] / 2h (default: centred)")
+    gradcheck.add_argument("--h-sweep", action="store_true", help="also the relative error of both differences "
+                           "(float64) against h from 1e-1 to 1e-10, for the 5 largest entries")
     gradcheck.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    gradnoise = commands.add_parser("gradnoise", help="the mini-batch gradient's noise against the full gradient")
+    _add_data_flags(gradnoise)
+    gradnoise.add_argument("--steps", type=_whole_number("--steps", 0), default=50,
+                           help="SGD steps to train first (default: 50)")
+    gradnoise.add_argument("--batch-sizes", type=_whole_number("--batch-sizes", 1), nargs="+", metavar="B",
+                           default=[1, 4, 16, 64, 256], help="batch sizes to draw (default: 1 4 16 64 256)")
+    gradnoise.add_argument("--draws", type=_whole_number("--draws", 1), default=200,
+                           help="mini-batches drawn per batch size, with replacement (default: 200)")
+    gradnoise.add_argument("--seed", type=_seed("--seed"), default=0, help="random seed (default: 0)")
+    gradnoise.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
     compare = commands.add_parser("compare", help="race random search, random local search and SGD")
     _add_data_flags(compare)
@@ -204,7 +238,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     sweep = commands.add_parser("sweep", help="random search over log α × log λ on the validation split")
     _add_data_flags(sweep)
-    sweep.add_argument("--trials", type=_whole_number("--trials", 1), default=12, help="points to try (default: 12)")
+    sweep.add_argument("--trials", type=_whole_number("--trials", 1), default=12, help="points to try in each round "
+                       "(default: 12)")
     sweep.add_argument("--lr-range", type=_positive_number("--lr-range"), nargs=2, metavar=("LOW", "HIGH"),
                        default=(1e-3, 3.0), help="α range, sampled in log space (default: 1e-3 3)")
     sweep.add_argument("--reg-range", type=_positive_number("--reg-range"), nargs=2, metavar=("LOW", "HIGH"),
@@ -214,8 +249,13 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--batch-size", type=_flag_type(cfg.check_batch_size, "--batch-size"),
                        help="mini-batch size (default: the data set's)")
     sweep.add_argument("--workers", type=_whole_number("--workers", 1, cfg.MAX_SWEEP_WORKERS),
-                       help="processes (default: all cores)")
+                       help="processes, here or in --scheduler local (default: all cores)")
     sweep.add_argument("--seed", type=_seed("--seed"), default=0, help="random seed (default: 0)")
+    sweep.add_argument("--rounds", type=_whole_number("--rounds", 1), default=1, help="coarse to fine: each round "
+                       "after the first draws --trials points in ranges narrowed around the best so far (default: 1)")
+    sweep.add_argument("--scheduler", metavar="ADDRESS|local", help="run the trials on the Dask cluster at ADDRESS "
+                       "(tcp://host:8786), or on a LocalCluster of --workers processes started here (needs "
+                       'pip install "gdstudio[dask]")')
     sweep.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
     datasets = commands.add_parser("datasets", help="list the data sets, or download one")
@@ -274,12 +314,15 @@ def cmd_train(args) -> int:
         config = cfg.TrainConfig(dataset=args.dataset, loss=args.loss, reg=args.reg, lr=args.lr,
                                  batch_size=args.batch_size, epochs=args.epochs, steps=args.steps, seed=args.seed,
                                  strategy=args.strategy, backend=args.backend, init_scale=args.init_scale,
-                                 preprocess=args.preprocess, budget=args.budget, threads=args.threads)
+                                 preprocess=args.preprocess, budget=args.budget, threads=args.threads,
+                                 **_image_options(args))
         session = Session(config, data_path=args.data)
     images, asked = len(session.dataset.y_train), session.batch_size
     if asked > images and not session.step:
         session.configure(batch_size=images)  # what each step takes: the summary and config.json say so
     c = session.config
+    if session.dataset.notice:  # files of an image folder that were skipped: one line, before the progress bar
+        print(f"gdstudio: {session.dataset.notice}", file=sys.stderr)
     batch = f"batch {min(asked, images):,}" + (f" (all the training images; {asked:,} asked)" if asked > images else "")
     print(f"gdstudio: training {c.loss} on {c.dataset} ({images:,} train images, "
           f"D = {session.dataset.num_features}, C = {session.dataset.num_classes}) with {c.strategy} on "
@@ -322,6 +365,9 @@ def cmd_train(args) -> int:
         "seconds": seconds, "backend": session.backend.name, "dataset": c.dataset, "loss_function": c.loss,
         "strategy": c.strategy, "lr": session.lr, "reg": session.reg, "batch_size": session.batch_size,
         "message": last.message}
+    summary["class_names"] = list(session.dataset.class_names)
+    if c.image_size is not None:
+        summary.update(image_size=c.image_size, grey=c.grey)
     if last.status == DIVERGED:
         print(f"gdstudio: diverged: {last.message}", file=sys.stderr)
     else:
@@ -335,7 +381,8 @@ def cmd_train(args) -> int:
 
 
 RESUME_KEEPS = {"dataset": "digits", "data": None, "loss": "softmax", "reg": None, "lr": None, "batch_size": None,
-                "budget": None, "seed": 0, "backend": "auto", "strategy": "sgd", "init_scale": None, "preprocess": None}
+                "budget": None, "seed": 0, "backend": "auto", "strategy": "sgd", "init_scale": None, "preprocess": None,
+                "image_size": None, "grey": False}
 
 
 def _resumed_run(args):
@@ -433,26 +480,40 @@ def cmd_explain(args) -> int:
     return EXIT_OK
 
 
-def cmd_gradcheck(args) -> int:
-    from gdstudio.engine.gradcheck import check_session
+def _trained_numpy_session(args):
+    """A float64 (``numpy`` backend) session of ``args``' data set and loss after ``args.steps`` SGD steps."""
     from gdstudio.engine.session import Session
 
-    config = cfg.TrainConfig(dataset=args.dataset, loss=args.loss, reg=args.reg, seed=args.seed,
-                             steps=max(args.steps, 1), backend="numpy")
+    config = cfg.TrainConfig(dataset=args.dataset, loss=args.loss, reg=getattr(args, "reg", None), seed=args.seed,
+                             steps=max(args.steps, 1), backend="numpy", **_image_options(args))
     session = Session(config, data_path=args.data)
     if args.steps:
         for _ in session.run():
             pass
-    result = check_session(session, count=args.entries, batch=args.batch, seed=args.seed)
+    return session
+
+
+def cmd_gradcheck(args) -> int:
+    from gdstudio.engine.gradcheck import gradient_check, h_sweep, session_batch, time_gradients
+
+    session = _trained_numpy_session(args)
+    W, b, x, y = session_batch(session, args.batch)
+    result = gradient_check(W, b, x, y, session.loss, session.reg, count=args.entries, seed=args.seed,
+                            method=args.method)
+    timing = time_gradients(W, b, x, y, session.loss, session.reg, method=args.method, h=result.h)
+    sweep = h_sweep(W, b, x, y, session.loss, session.reg) if args.h_sweep else None
     document = result.to_dict()
-    document.update(dataset=session.config.dataset, steps=session.step)
+    document.update(dataset=session.config.dataset, steps=session.step, timing=timing.to_dict())
+    if sweep is not None:
+        document["h_sweep"] = sweep.to_dict()
     if args.json:
         _print_json(document)
     else:
         entries = sorted(result.entries, key=lambda e: -e.relative_error)
+        formula = "[L(W+h) − L(W)] / h" if args.method == "forward" else "[L(W+h) − L(W−h)] / 2h"
         print(f"gradient check of the {args.loss} loss on {session.config.dataset}, λ = {session.reg:g}, "
               f"after {session.step} steps: {len(entries)} entries, {result.batch} images, h = {result.h:g}, "
-              "float64 gradient against extended-precision central differences")
+              f"float64 gradient against the extended-precision {args.method} difference {formula}")
         print(f"{'entry':<12} {'analytic':>14} {'numerical':>14} {'rel. error':>11}  verdict")
         for entry in entries[:10]:
             name = f"{entry.param}{list(entry.index)}"
@@ -461,16 +522,71 @@ def cmd_gradcheck(args) -> int:
                   f"{entry.verdict}{kink}")
         print(f"max relative error away from kinks: {result.max_relative_error:.2e} ({document['verdict']}); "
               f"{document['near_kink']} entries near a kink")
+        _print_timing(timing)
+        if sweep is not None:
+            _print_h_sweep(sweep)
     return EXIT_ERROR if document["verdict"] == "wrong" else EXIT_OK
+
+
+def _print_timing(timing) -> None:
+    from gdstudio.engine.gradcheck import format_seconds
+
+    how = "measured" if timing.measured else f"extrapolated from {timing.timed_entries:,} entries"
+    print(f"time, float64, {timing.batch} images: numerical gradient ({timing.method}) of all {timing.entries:,} "
+          f"entries = {timing.evaluations:,} loss evaluations: {format_seconds(timing.numerical_seconds)} ({how}); "
+          f"analytic gradient: {format_seconds(timing.analytic_seconds)}; {timing.ratio:,.0f}× slower")
+    print(f"for CIFAR-10's W (10 × 3,072 + 10 = {timing.cifar10_entries:,} entries, extrapolated from one loss "
+          f"evaluation timed at that size): numerical {format_seconds(timing.cifar10_numerical_seconds)}, analytic "
+          f"{format_seconds(timing.cifar10_analytic_seconds)}; {timing.cifar10_ratio:,.0f}× slower")
+
+
+def _print_h_sweep(sweep) -> None:
+    names = ", ".join(f"{p}{list(i)}" for p, i in sweep.entries)
+    print(f"relative error against h, float64, median over the {len(sweep.entries)} largest entries ({names}):")
+    print(f"{'h':>8} {'forward':>10} {'centred':>10}")
+    forward, centred = sweep.median("forward"), sweep.median("centred")
+    for h, f, c in zip(sweep.steps, forward, centred):
+        print(f"{h:>8.1e} {f:>10.2e} {c:>10.2e}")
+    for method in ("forward", "centred"):
+        h, error = sweep.best(method)
+        print(f"{method}: smallest error {error:.2e} at h = {h:.1e}")
+
+
+def cmd_gradnoise(args) -> int:
+    from gdstudio.engine.gradnoise import session_gradient_noise
+
+    session = _trained_numpy_session(args)
+    n = len(session.dataset.y_train)
+    too_large = [B for B in args.batch_sizes if B > n]
+    if too_large:
+        raise UsageError(f"gdstudio gradnoise: argument --batch-sizes: {too_large[0]} is larger than the training "
+                         f"split ({n:,} images)")
+    sizes = list(dict.fromkeys(args.batch_sizes))
+    result = session_gradient_noise(session, batch_sizes=sizes, draws=args.draws, seed=args.seed)
+    if args.json:
+        _print_json(result.to_dict())
+        return EXIT_OK
+    print(f"gradient noise of the {session.loss} loss on {session.config.dataset}, λ = {session.reg:g}, after "
+          f"{session.step} steps: full-split gradient ‖g‖ = {result.full_gradient_norm:.4g} ({n:,} training "
+          f"images); {args.draws} mini-batches per batch size, drawn with replacement")
+    print(f"{'batch':>6} {'spread':>9} {'spread·√B':>10} {'bias':>9} {'mean cos':>9}")
+    for row in result.batches:
+        print(f"{row.batch_size:>6} {row.spread:>9.4f} {row.spread * math.sqrt(row.batch_size):>10.4f} "
+              f"{row.bias:>9.4f} {row.mean_cosine:>9.3f}")
+    print("spread = RMS ‖g_B − g‖ / ‖g‖ (falls like 1/√B: spread·√B stays put); bias = ‖mean g_B − g‖ / ‖g‖ "
+          f"(unbiased: ≈ spread / √{args.draws}); mean cos = mean cosine between g_B and g")
+    return EXIT_OK
 
 
 def cmd_compare(args) -> int:
     from gdstudio.data.registry import load_dataset
     from gdstudio.engine.lecture import race
+    from gdstudio.engine.session import dataset_defaults
 
     config = cfg.TrainConfig(dataset=args.dataset, loss=args.loss, lr=args.lr, reg=args.reg,
-                             batch_size=args.batch_size, seed=args.seed)
-    dataset = load_dataset(args.dataset, args.data)
+                             batch_size=args.batch_size, seed=args.seed, **_image_options(args))
+    config = config.with_defaults(dataset_defaults(args.dataset))
+    dataset = load_dataset(args.dataset, args.data, image_size=config.image_size, grey=config.grey)
     print(f"gdstudio: racing the strategies on {args.dataset}, {args.budget:,} loss evaluations each",
           file=sys.stderr)
     results = race(config, dataset, args.budget)
@@ -486,40 +602,110 @@ def cmd_compare(args) -> int:
 
 
 def cmd_sweep(args) -> int:
-    from concurrent.futures import ProcessPoolExecutor
-    import multiprocessing
-
+    from gdstudio.data.registry import load_dataset
+    from gdstudio.engine.session import dataset_defaults
     from gdstudio.engine.sweep import sweep
 
     for flag, (low, high) in (("--lr-range", args.lr_range), ("--reg-range", args.reg_range)):
         if low > high:
             raise UsageError(f"gdstudio sweep: argument {flag}: LOW must not exceed HIGH, got {low:g} {high:g}")
+    if args.scheduler not in (None, "local") and args.workers is not None:
+        raise UsageError("gdstudio sweep: argument --workers: a cluster's workers start on its machines (dask worker "
+                         "ADDRESS); --workers counts the processes here or in --scheduler local")
     config = cfg.TrainConfig(dataset=args.dataset, loss=args.loss, epochs=args.epochs, batch_size=args.batch_size,
-                             seed=args.seed)
-    from gdstudio.engine.session import dataset_defaults
-
+                             seed=args.seed, **_image_options(args))
     config = config.with_defaults(dataset_defaults(args.dataset))
-    from gdstudio.data.registry import load_dataset
+    # a missing data set is refused here, not in every worker
+    dataset = load_dataset(args.dataset, args.data, image_size=config.image_size, grey=config.grey)
+    total = args.trials * args.rounds
+    finished, ranges = [], {}
 
-    load_dataset(args.dataset, args.data)  # a missing data set is refused here, not in every worker
-    executor = ProcessPoolExecutor(max_workers=args.workers or os.cpu_count(),
-                                   mp_context=multiprocessing.get_context("spawn"))
-    print(f"gdstudio: sweeping {args.trials} points of α × λ on {args.dataset}", file=sys.stderr)
-    with executor:
-        result = sweep(config, args.trials, tuple(args.lr_range), tuple(args.reg_range), seed=args.seed,
-                       data_path=args.data, executor=executor,
-                       on_trial=lambda t: print(f"  α = {t.lr:.3g}, λ = {t.reg:.3g}: val {t.val_accuracy:.3f} "
-                                                f"({t.status})", file=sys.stderr))
-    best = result["best"]
+    def on_round(number, lr_range, reg_range):
+        ranges[number] = (lr_range, reg_range)
+        if args.rounds > 1:
+            print(f"gdstudio: round {number} of {args.rounds}: α {lr_range[0]:.3g} to {lr_range[1]:.3g}, λ "
+                  f"{reg_range[0]:.3g} to {reg_range[1]:.3g}", file=sys.stderr)
+
+    def on_trial(trial):
+        finished.append(trial)
+        outcome = trial.message if trial.status == "error" else f"val {trial.val_accuracy:.3f} ({trial.status})"
+        print(f"  α = {trial.lr:.3g}, λ = {trial.reg:.3g}: {outcome}", file=sys.stderr)
+
+    result = None
+    with _sweep_runner(args, dataset) as (executor, data, where):
+        rounds = f" in {args.rounds} rounds of {args.trials}" if args.rounds > 1 else ""
+        print(f"gdstudio: sweeping {total} points of α × λ on {args.dataset}{rounds}, on {where}", file=sys.stderr)
+        try:
+            result = sweep(config, args.trials, tuple(args.lr_range), tuple(args.reg_range), seed=args.seed,
+                           data=data, executor=executor, on_trial=on_trial, rounds=args.rounds, on_round=on_round)
+        except KeyboardInterrupt:  # the sweep cancelled the trials not started; the pool or cluster closes next
+            print(f"gdstudio: interrupted: {len(finished)} of {total} trials finished; the other "
+                  f"{total - len(finished)} were cancelled", file=sys.stderr)
+    if result is None:
+        _print_sweep(args, _sweep_so_far(finished, ranges), interrupted=True)
+        return 130
     for warning in result["warnings"]:
         print(f"gdstudio: warning: {warning}", file=sys.stderr)
-    document = {"best": {"lr": best.lr, "reg": best.reg, "val_accuracy": best.val_accuracy},
-                "trials": [t.to_dict() for t in result["trials"]], "warnings": result["warnings"]}
-    if args.json:
-        _print_json(document)
-    else:
-        print(f"best: α = {best.lr:.4g}, λ = {best.reg:.4g}, validation accuracy {best.val_accuracy:.3f}")
+    _print_sweep(args, result, interrupted=False)
     return EXIT_OK
+
+
+@contextlib.contextmanager
+def _sweep_runner(args, dataset):
+    """``(executor, data, where)``: what runs a sweep's trials, what each trial gets to find the data set, and
+    both in words. A process pool here, or a Dask cluster (``--scheduler``), closed afterwards."""
+    if args.scheduler is None:
+        from concurrent.futures import ProcessPoolExecutor
+        import multiprocessing
+
+        from gdstudio.engine.sweep import ignore_interrupts
+
+        workers = args.workers or os.cpu_count() or 1
+        executor = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                       initializer=ignore_interrupts)
+        try:
+            yield executor, args.data, f"{workers} local processes"
+        finally:
+            executor.shutdown(cancel_futures=True)
+        return
+    from gdstudio.engine.cluster import Cluster
+
+    cluster = Cluster(args.scheduler, workers=args.workers)
+    try:
+        cluster.open()
+        data, how = cluster.place(args.dataset, args.data, dataset)
+    except ConfigError as exc:
+        cluster.close()
+        raise UsageError(f"gdstudio sweep: argument --scheduler: {exc}") from None
+    try:
+        yield cluster.executor, data, f"{cluster.describe()}; {how}"
+    finally:
+        cluster.close()
+
+
+def _sweep_so_far(trials, ranges) -> dict:
+    """The result of an interrupted sweep: its finished trials, by round."""
+    trials = sorted(trials, key=lambda t: (t.round, t.lr, t.reg))
+    scored = [t for t in trials if t.status != "error"]
+    rounds = [{"round": number, "lr_range": lr_range, "reg_range": reg_range,
+               "trials": [t for t in trials if t.round == number]} for number, (lr_range, reg_range) in ranges.items()]
+    return {"best": max(scored, key=lambda t: t.val_accuracy) if scored else None, "trials": trials,
+            "warnings": [], "rounds": rounds}
+
+
+def _print_sweep(args, result, interrupted: bool) -> None:
+    best = result["best"]
+    if args.json:
+        _print_json({"best": None if best is None else {"lr": best.lr, "reg": best.reg,
+                                                        "val_accuracy": best.val_accuracy},
+                     "trials": [t.to_dict() for t in result["trials"]], "warnings": result["warnings"],
+                     "rounds": [{"round": r["round"], "lr_range": list(r["lr_range"]),
+                                 "reg_range": list(r["reg_range"]), "trials": [t.to_dict() for t in r["trials"]]}
+                                for r in result["rounds"]],
+                     "interrupted": interrupted})
+    elif best is not None:
+        print(f"best{' so far' if interrupted else ''}: α = {best.lr:.4g}, λ = {best.reg:.4g}, validation accuracy "
+              f"{best.val_accuracy:.3f}")
 
 
 def cmd_datasets(args) -> int:
@@ -595,7 +781,8 @@ def cmd_gui(args) -> int:
     return gui_main(dataset=getattr(args, "dataset", None))
 
 
-COMMANDS = {"train": cmd_train, "explain": cmd_explain, "gradcheck": cmd_gradcheck, "compare": cmd_compare,
+COMMANDS = {"train": cmd_train, "explain": cmd_explain, "gradcheck": cmd_gradcheck, "gradnoise": cmd_gradnoise,
+            "compare": cmd_compare,
             "sweep": cmd_sweep, "datasets": cmd_datasets, "gui": cmd_gui,
             "bench": cmd_bench}
 

@@ -94,6 +94,23 @@ MAX_SWEEP_WORKERS = 1024
 DOWNLOAD_TIMEOUT_S = 30.0
 DOWNLOAD_CHUNK_BYTES = 1 << 16
 MAX_ARCHIVE_MEMBER_BYTES = 512 * 1024 * 1024
+IMAGE_FOLDER_DATASET = "images"
+"""The data set made from a person's own folder of class folders (``--dataset images --data DIR``)."""
+IMAGE_SIZE_DEFAULT = 32
+IMAGE_SIZE_RANGE = (4, 256)
+"""``--image-size N``: images become N×N; 256×256×3 is already 196,608 inputs per image."""
+IMAGE_MAX_PIXELS = 50_000_000
+"""Images whose header claims more pixels than this are refused before decoding (a decompression bomb: a small
+PNG can claim 30,000 × 30,000 pixels, 2.7 GB as RGB). Pillow's own limit (``Image.MAX_IMAGE_PIXELS``, about 89 M,
+an error only at twice that) is process-wide and may be changed by anyone; this one is GD Studio's."""
+IMAGE_MAX_FILES = 200_000
+"""A folder with more files than this is refused before any is decoded: it is more likely a home folder or a
+disk chosen by mistake than a data set for a linear classifier."""
+IMAGE_SPLIT_SHARES = (0.2, 0.2)
+"""Of each class of an image folder: the share held out for validation and the share for test (the rest trains);
+a class of three or more images gets at least one in each."""
+SCHEDULER_CONNECT_SECONDS = 5.0
+"""A sweep on a Dask cluster gives up on a scheduler that has not answered within this (``--scheduler``)."""
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -176,6 +193,10 @@ class TrainConfig:
     budget: int | None = None
     """Budget of mini-batch loss evaluations for the search strategies (``None``: what ``epochs`` allows)."""
     threads: int | None = None
+    image_size: int | None = None
+    """``--dataset images`` only: the side of the square the images are resized to (``None``: the default)."""
+    grey: bool = False
+    """``--dataset images`` only: decode the images as grey (one channel) instead of RGB."""
     extra: dict = field(default_factory=dict, compare=False, hash=False)
 
     def __post_init__(self) -> None:
@@ -222,6 +243,21 @@ class TrainConfig:
             if threads < 1:
                 raise ConfigError(f"threads must be >= 1, got {self.threads!r}")
             set_(self, "threads", threads)
+        self._check_image_options()
+
+    def _check_image_options(self) -> None:
+        if self.image_size is not None:
+            size = _require_int("image_size", self.image_size)
+            low, high = IMAGE_SIZE_RANGE
+            if not low <= size <= high:
+                raise ConfigError(f"image_size must be between {low} and {high}, got {size}")
+            object.__setattr__(self, "image_size", size)
+        if not isinstance(self.grey, bool):
+            raise ConfigError(f"grey must be true or false, got {self.grey!r}")
+        if self.dataset != IMAGE_FOLDER_DATASET:
+            for flag, given in (("--image-size", self.image_size is not None), ("--grey", self.grey)):
+                if given:
+                    raise ConfigError(f"{flag} applies to --dataset {IMAGE_FOLDER_DATASET} only")
 
     def replace(self, **changes: Any) -> "TrainConfig":
         """A copy with ``changes`` applied and validated."""

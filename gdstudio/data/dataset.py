@@ -44,6 +44,9 @@ class Dataset:
     max_value : int
         The largest value a pixel can take (255, or 16 for the 8×8 digits); the ``unit`` preprocessing divides
         by it.
+    notice : str
+        One line the user should read about how the data were loaded (files an image folder skipped, and why),
+        or ``""``. The CLI prints it on stderr; the window shows it in its status bar.
     """
 
     X_train: np.ndarray
@@ -56,6 +59,7 @@ class Dataset:
     image_shape: tuple | None
     name: str
     max_value: int = 255
+    notice: str = ""
 
     @property
     def num_classes(self) -> int:

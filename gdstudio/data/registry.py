@@ -18,7 +18,7 @@ from pathlib import Path
 
 import platformdirs
 
-from gdstudio.config import DataError
+from gdstudio.config import IMAGE_FOLDER_DATASET, DataError
 from gdstudio.data import cifar10, idx
 from gdstudio.data.builtin import DIGITS_RESOURCE, load_digits, make_toy2d
 from gdstudio.data.catalog import DATASETS, DatasetSpec
@@ -35,8 +35,8 @@ DEFAULT_DATASET = "digits"
 MEMORY_CACHE_ENTRIES = 4
 """Loaded data sets kept in memory per process (CIFAR-10 takes about 150 MB)."""
 
-__all__ = ["DATASETS", "DEFAULT_DATASET", "DatasetSpec", "cache_dir", "dataset_status", "download_dataset",
-           "forget", "get_spec", "load_dataset", "system_folders"]
+__all__ = ["DATASETS", "DEFAULT_DATASET", "IMAGE_FOLDER_DATASET", "DatasetSpec", "cache_dir", "dataset_status",
+           "download_dataset", "forget", "get_spec", "load_dataset", "system_folders"]
 
 DownloadProgress = Callable[[int, "int | None", str], None]
 """``progress(done_bytes, total_bytes_or_None, filename)``, as each file of a data set downloads: the two
@@ -55,6 +55,15 @@ _FINDERS: dict[str, Callable[[Path], Path | None]] = {
     "fashion-mnist": lambda folder: folder if idx.has_files(folder) else None,
 }
 _TOY_KINDS = {"toy2d": "blobs", "toy2d-spiral": "spiral", "toy2d-circles": "circles"}
+IMAGE_FOLDER_WHERE = "your own folder: --data DIR, one sub-folder of images per class"
+"""What `gdstudio datasets` says of ``images``: it is never downloaded, it is a folder the user gives."""
+
+
+def _load_image_folder(folder: Path, image_size: int | None, grey: bool) -> Dataset:
+    from gdstudio.data.imagefolder import load_image_folder  # Pillow is imported only by those who use it
+
+    return load_image_folder(folder, image_size=image_size, grey=grey, cache=cache_dir() / IMAGE_FOLDER_DATASET)
+
 
 _memory: OrderedDict[tuple, Dataset] = OrderedDict()
 _memory_lock = threading.Lock()
@@ -117,7 +126,8 @@ def get_spec(name: str) -> DatasetSpec:
         raise DataError(f"unknown data set {name!r}; choose one of {', '.join(DATASETS)}") from None
 
 
-def load_dataset(name: str, path: str | os.PathLike | None = None, *, seed: int = 0) -> Dataset:
+def load_dataset(name: str, path: str | os.PathLike | None = None, *, seed: int = 0, image_size: int | None = None,
+                 grey: bool = False) -> Dataset:
     """Load the data set ``name``; a second call with the same arguments returns the same object at once.
 
     Parameters
@@ -129,6 +139,10 @@ def load_dataset(name: str, path: str | os.PathLike | None = None, *, seed: int 
         ``cache_dir() / name``. Built-in data sets take no path.
     seed : int
         Seed of the generated ``toy2d*`` points; the other data sets ignore it (their splits are fixed).
+    image_size, grey : int or None, bool
+        ``images`` only (a folder of class folders, which ``path`` must give): the side of the square images and
+        whether they are grey (see :mod:`gdstudio.data.imagefolder`). Its decoded arrays are cached on disk in
+        ``cache_dir() / "images"`` (keyed by the folder's files), not in this process.
 
     Returns
     -------
@@ -142,6 +156,13 @@ def load_dataset(name: str, path: str | os.PathLike | None = None, *, seed: int 
         how to get it), or any damaged file.
     """
     spec = get_spec(name)
+    if name == IMAGE_FOLDER_DATASET:
+        if path is None:
+            raise DataError(f"data set {name!r} is a folder of your own: pass --data DIR, where DIR holds one "
+                            "sub-folder of images per class")
+        return _load_image_folder(Path(path).expanduser(), image_size, grey)
+    if image_size is not None or grey:
+        raise DataError(f"--image-size and --grey apply to --dataset {IMAGE_FOLDER_DATASET} only")
     if spec.builtin:
         if path is not None:
             raise DataError(f"data set {name!r} is built in; it takes no --data path")
@@ -172,7 +193,8 @@ def dataset_status() -> list[dict]:
     -------
     list of dict
         Keys ``name``, ``title``, ``builtin`` (bool), ``present`` (bool), ``origin`` (``"built in"``,
-        ``"cache"``, ``"system"`` for a copy an operating-system package installed, or ``None`` when absent),
+        ``"cache"``, ``"system"`` for a copy an operating-system package installed, ``"your folder"`` for
+        ``images``, or ``None`` when absent),
         ``where`` (``"built in"``, the path found, else the cache folder where it would go), ``size`` (bytes on
         disk when present: the copy's files, or the embedded file, 0 for generated sets; ``None`` when absent)
         and ``get`` (how to get it when absent, else ``None``).
@@ -180,7 +202,9 @@ def dataset_status() -> list[dict]:
     rows = []
     for spec in DATASETS.values():
         row = {"name": spec.name, "title": spec.title, "builtin": spec.builtin}
-        if spec.builtin:
+        if spec.name == IMAGE_FOLDER_DATASET:
+            row.update(present=True, origin="your folder", where=IMAGE_FOLDER_WHERE, size=None, get=None)
+        elif spec.builtin:
             size = 0
             if spec.name == "digits":
                 size = len(resources.files("gdstudio.resources").joinpath(DIGITS_RESOURCE).read_bytes())
@@ -222,6 +246,8 @@ def download_dataset(name: str, progress: DownloadProgress | None = None, base_u
     spec = get_spec(name)
     if spec.builtin:
         raise DataError(f"data set {name!r} is built in; there is nothing to download")
+    if name == IMAGE_FOLDER_DATASET:
+        raise DataError(f"data set {name!r} is a folder of your own; there is nothing to download")
     folder = cache_dir() / name
     for filename, url, md5 in spec.files:
         dest = folder / filename

@@ -60,15 +60,17 @@ class Session:
     dataset : Dataset, optional
         Already loaded data; else loaded by ``config.dataset`` (and ``data_path``).
     data_path : str or Path, optional
-        An archive or folder holding the data set (``--data``).
+        An archive or folder holding the data set (``--data``); for ``images``, the folder of class folders,
+        decoded with the config's ``image_size`` and ``grey``.
     """
 
     def __init__(self, config: TrainConfig, dataset: Dataset | None = None, data_path=None) -> None:
+        self.config = config.with_defaults(dataset_defaults(config.dataset))
         if dataset is None:
             from gdstudio.data.registry import load_dataset
 
-            dataset = load_dataset(config.dataset, data_path)
-        self.config = config.with_defaults(dataset_defaults(config.dataset))
+            dataset = load_dataset(config.dataset, data_path, image_size=self.config.image_size,
+                                   grey=self.config.grey)
         self.dataset = dataset
         self.preprocess = dataset.preprocess(self.config.preprocess)
         self.backend = make_backend(self.config.backend, dataset.X_train, dataset.y_train, self.preprocess,

@@ -7,13 +7,16 @@ while training. The seed is used by Reset. The preprocessing in force is shown w
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QColor, QImage, QPixmap
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QMenu,
                                QSpinBox, QToolButton, QVBoxLayout, QWidget)
 
-from gdstudio.config import (BACKENDS, LOSS_TITLES, LOSSES, MAX_BATCH_SIZE, REG_RANGE, STRATEGIES, TrainConfig)
+from gdstudio.config import (BACKENDS, IMAGE_FOLDER_DATASET, LOSS_TITLES, LOSSES, MAX_BATCH_SIZE, REG_RANGE, STRATEGIES,
+                             TrainConfig)
 from gdstudio.data.registry import DATASETS
 from gdstudio.gui.widgets import LogSpinSlider, format_number
 
@@ -66,6 +69,10 @@ class ControlsPanel(QWidget):
         super().__init__(parent)
         self.current_dataset = "digits"
         self.present: dict[str, bool] = {name: spec.builtin for name, spec in DATASETS.items()}
+        self.image_folder: str | None = None
+        """The folder of one's own images that the data set box names (``images``)."""
+        self.image_options: dict = {}
+        """``image_size`` and ``grey`` of the config shown, when it is a folder of one's own."""
         self._pending_live: dict = {}
         self._live_timer = QTimer(self)
         self._live_timer.setSingleShot(True)
@@ -91,7 +98,7 @@ class ControlsPanel(QWidget):
         self.data_menu = QMenu(self.data_button)
         self.get_actions: dict[str, QAction] = {}
         for name, spec in DATASETS.items():
-            if spec.builtin:
+            if spec.builtin or not spec.files:  # nothing to get: a folder of one's own is opened from the window
                 continue
             short = short_title(name)
             if self.get_actions:
@@ -230,6 +237,8 @@ class ControlsPanel(QWidget):
         fields = {name: self.value(name) for name in ("loss", "reg", "lr", "batch_size", "epochs", "seed",
                                                       "strategy", "backend", "preprocess")}
         fields["dataset"] = dataset or self.current_dataset
+        if fields["dataset"] == self.current_dataset:
+            fields.update(self.image_options)
         fields.update(overrides)
         return TrainConfig(**fields)
 
@@ -260,6 +269,8 @@ class ControlsPanel(QWidget):
         values = {"lr": config.lr, "reg": config.reg, "batch_size": config.batch_size, "loss": config.loss,
                   **in_force}
         self.current_dataset = config.dataset
+        self.image_options = ({"image_size": config.image_size, "grey": config.grey}
+                              if config.dataset == IMAGE_FOLDER_DATASET else {})
         defaults = DATASETS[config.dataset].defaults if config.dataset in DATASETS else {}
         lr_default = defaults.get("lr", values["lr"])
         reg_default = defaults.get("reg", values["reg"]) or 1e-4
@@ -324,6 +335,14 @@ class ControlsPanel(QWidget):
             name = self.dataset_combo.itemData(index)
             title = DATASETS[name].title
             there = self.present.get(name, False)
+            if name == IMAGE_FOLDER_DATASET:
+                folder = self.image_folder
+                self.dataset_combo.setItemText(index, f"Your images: {Path(folder).name}" if folder else title)
+                self.dataset_combo.setItemData(
+                    index, f"{folder}: one sub-folder of images per class (File → Open image folder… opens "
+                    "another)" if folder else "Pick it to choose a folder holding one sub-folder of images per class",
+                    Qt.ItemDataRole.ToolTipRole)
+                continue
             self.dataset_combo.setItemText(index, title if there else title + MISSING_SUFFIX)
             self.dataset_combo.setItemData(index, None if there else QColor(130, 130, 130),
                                            Qt.ItemDataRole.ForegroundRole)
@@ -332,6 +351,11 @@ class ControlsPanel(QWidget):
                 f"Not on this computer: pick it to download it or to locate a copy. {DATASETS[name].licence}.",
                 Qt.ItemDataRole.ToolTipRole)
         self._update_data_actions()
+
+    def set_image_folder(self, folder: str | None) -> None:
+        """Name ``folder`` in the data set box's entry for one's own images (``None``: no folder yet)."""
+        self.image_folder = folder
+        self.refresh_datasets(self.present)
 
     def set_cuda_reason(self, reason: str | None) -> None:
         """Grey out CUDA with ``reason`` as its tooltip (``None``: CUDA can run)."""

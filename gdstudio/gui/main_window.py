@@ -19,7 +19,8 @@ from PySide6.QtWidgets import (QDockWidget, QFileDialog, QGroupBox, QHBoxLayout,
                                QWidget)
 
 from gdstudio import __version__
-from gdstudio.config import LOSS_TITLES, ConfigError, GDStudioError, TrainConfig
+from gdstudio.config import (IMAGE_FOLDER_DATASET, IMAGE_SIZE_DEFAULT, IMAGE_SIZE_RANGE, LOSS_TITLES, ConfigError,
+                             GDStudioError, TrainConfig)
 from gdstudio.data.registry import DATASETS, dataset_status
 from gdstudio.engine.lessons import FULL_SPEED, Lesson
 from gdstudio.engine.progress import DIVERGED, OK, Progress
@@ -31,6 +32,7 @@ from gdstudio.gui.controls import ControlsPanel, short_strategy_title, short_tit
 from gdstudio.gui.curves import REDRAW_BUSY_FRACTION, REDRAW_IDLE_FRACTION, CurvesView, KeptRunsPanel
 from gdstudio.gui.datasets import DownloadDialog
 from gdstudio.gui.errorlog import log_error
+from gdstudio.gui.imagefolder import ImageFolderDialog
 from gdstudio.gui.export import save_widget_png, write_curves_csv
 from gdstudio.gui.runfolder import RunFolderDialog
 from gdstudio.gui.series import X_AXES, RunCurves
@@ -61,6 +63,8 @@ IN_WINDOW_WORDS = (
                    "Locate… to point to a copy you have"),
     (re.compile(r"use --dataset ([\w-]+)"), lambda match: f"choose {short_title(match[1])} in the data set box"),
     (re.compile(r"it takes no --data path"), lambda match: "it needs no archive or folder"),
+    (re.compile(r"pass --data DIR, where DIR holds one sub-folder of images per class"),
+     lambda match: "choose a folder holding one sub-folder of images per class with File → Open image folder…"),
     (re.compile(r"use --backend cpu"), lambda match: "choose the CPU backend"),
     (re.compile(r"--lr\b"), lambda match: "α"),
     (re.compile(r"--reg\b"), lambda match: "λ"),
@@ -132,6 +136,7 @@ class MainWindow(QMainWindow):
         self.last_error: tuple[str, str] | None = None
         self._error_box: QMessageBox | None = None
         self._downloads: list[DownloadDialog] = []
+        self._image_folder_dialog: ImageFolderDialog | None = None
         self._pending_data_path: tuple[str, str] | None = None
         self._rate_meter = RateMeter()
         self._status_shown = 0.0
@@ -231,7 +236,13 @@ class MainWindow(QMainWindow):
         self.rate_label = QLabel(objectName="rateLabel")
         self.loss_label = QLabel(objectName="lossLabel")
         self.backend_label = QLabel(objectName="backendLabel")
+        # What loading the data set skipped (an image folder's unreadable files): it stays while that data set is
+        # loaded; cut to the room there is (the whole line is its tooltip), never widening the window.
+        self.notice_label = QLabel(objectName="dataNoticeLabel")
+        self.notice_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.notice_label.hide()
         status.addWidget(self.state_label)
+        status.addWidget(self.notice_label, 1)
         status.addWidget(self.final_label, 1)
         for label, tip in ((self.step_label, "Steps done"), (self.epoch_label, "Passes over the training set"),
                            (self.rate_label, "Training examples per second"),
@@ -476,6 +487,10 @@ class MainWindow(QMainWindow):
                                         "Save the run back into its folder (the first time: choose a folder)")
         self.save_as_action = self._action("Save run as…", self.choose_run_folder, QKeySequence("Ctrl+Shift+S"),
                                            "Save the run (config.json, metrics.csv, weights.npz) into a new folder")
+        self.open_image_folder_action = self._action(
+            "Open image folder…", self.choose_image_folder, None,
+            "Train on your own images: a folder holding one sub-folder of images per class")
+        self.open_image_folder_action.setObjectName("openImageFolderAction")
         self.export_csv_action = self._action("Export curves as CSV…", self.choose_csv_file, None,
                                               "Every recorded step as a table")
         self.export_png_action = self._action("Export plots as PNG…", self.choose_png_file, None,
@@ -514,6 +529,9 @@ class MainWindow(QMainWindow):
         data_menu = file_menu.addMenu("Data sets")
         for action in self.controls.data_menu.actions():
             data_menu.addAction(action)
+        file_menu.addAction(self.open_image_folder_action)
+        self.controls.data_menu.addSeparator()  # the panel's Get… button offers it too
+        self.controls.data_menu.addAction(self.open_image_folder_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         run_menu = menu.addMenu("&Run")
@@ -641,13 +659,19 @@ class MainWindow(QMainWindow):
 
     @Slot(str)
     def _on_dataset_chosen(self, name: str) -> None:
-        if self.confirm_discard("Another data set"):
+        if name == IMAGE_FOLDER_DATASET and self._data_path_for(name) is None:
+            # No folder of one's own yet: choose one, once the box's list has closed (a modal chooser opened
+            # inside the click that closes it got that click's keys and mouse).
+            QTimer.singleShot(0, self, self.choose_image_folder)
+        elif self.confirm_discard("Another data set"):
             self.open_dataset(name)
 
     def open_run(self, folder) -> None:
         """Open a saved run folder: its curves, weights and settings replace the current run."""
         self.controller.pause()
-        self.controller.open_run(folder, self._data_paths())
+        paths = self._data_paths()
+        paths.pop(IMAGE_FOLDER_DATASET, None)  # a run on images reopens its own folder, not the last one opened
+        self.controller.open_run(folder, paths)
 
     def save_run(self, folder) -> None:
         """Save the current run into ``folder`` (DESIGN.md §7), in the training thread between chunks."""
@@ -681,7 +705,34 @@ class MainWindow(QMainWindow):
         self._loading = name
         self._load(config, str(path))
 
+    def use_image_folder(self, folder: str, image_size: int, grey: bool) -> None:
+        """Open a folder of class folders as the data set ``images``, its images ``image_size`` square and grey
+        or in colour; the folder and the options are remembered once it loads."""
+        self.prefs.set("images/size", str(int(image_size)))
+        self.prefs.set("images/grey", "true" if grey else "false")
+        self.use_data_path(IMAGE_FOLDER_DATASET, folder)
+
     # Dialog front ends -----------------------------------------------------------------------------------------
+
+    @Slot()
+    def choose_image_folder(self) -> None:
+        """A directory chooser, then the image size and grey choice; loads the folder in the training thread."""
+        remembered = self._data_paths().get(IMAGE_FOLDER_DATASET)
+        start = str(Path(remembered).parent) if remembered else self._last_folder()
+        folder = QFileDialog.getExistingDirectory(self, "Open image folder: a folder of class folders", start)
+        if not folder:
+            return
+        options = self._image_options(IMAGE_FOLDER_DATASET)
+        if self._image_folder_dialog is None:  # one, kept: deleting a dialog that just closed raced with its
+            self._image_folder_dialog = ImageFolderDialog(folder, parent=self)  # last events
+        dialog = self._image_folder_dialog
+        dialog.show_choice(folder, options["image_size"], options["grey"])
+        if dialog.exec() != ImageFolderDialog.DialogCode.Accepted:
+            return
+        folder, image_size, grey = dialog.choice()
+        if folder and self.confirm_discard(f"Opening {Path(folder).name}"):
+            self.prefs.set("files/last_folder", str(Path(folder).parent))
+            self.use_image_folder(folder, image_size, grey)
 
     @Slot()
     def choose_run_to_open(self) -> None:
@@ -804,8 +855,14 @@ class MainWindow(QMainWindow):
             self.prefs.remember_data_path(*self._pending_data_path)
             self._refresh_datasets()
         self._pending_data_path = None
+        self._show_image_folder()
         self.prefs.set("data/last", info.dataset)
-        title = DATASETS[info.dataset].title if info.dataset in DATASETS else info.dataset
+        notice = getattr(info.data, "notice", "")
+        self.notice_label.setText(notice)
+        self.notice_label.setToolTip(notice)
+        self.notice_label.setVisible(bool(notice))
+        title = self.controls.dataset_combo.currentText() if info.dataset == IMAGE_FOLDER_DATASET else \
+            DATASETS[info.dataset].title if info.dataset in DATASETS else info.dataset
         # The app's name last: Qt appends the application display name to a title that does not end with it
         # (under X), which made "GD Studio — digits — GD Studio".
         self.setWindowTitle(f"{title} — GD Studio")
@@ -924,7 +981,8 @@ class MainWindow(QMainWindow):
             kept = {name: getattr(info.config, name) for name in ("strategy", "backend", "preprocess")}
             self.controls.show_config(config.replace(**kept))  # the boxes go back to the run that is kept
             return
-        self.controller.load(config, self._data_path_for(config.dataset))
+        own_folder = config.dataset == IMAGE_FOLDER_DATASET  # the folder loaded, which an opened run brought
+        self.controller.load(config, info.data_path if own_folder else self._data_path_for(config.dataset))
 
     @Slot()
     def _on_resume_requested(self) -> None:
@@ -1008,7 +1066,16 @@ class MainWindow(QMainWindow):
             run = self.prefs.run_settings()
         else:
             run = {key: self.controls.value(key) for key in ("loss", "seed", "strategy", "backend")}
-        return TrainConfig(dataset=name, **remembered, **run)
+        return TrainConfig(dataset=name, **remembered, **run, **self._image_options(name))
+
+    def _image_options(self, name: str) -> dict:
+        """``image_size`` and ``grey`` last chosen for a folder of one's own; nothing for other data sets."""
+        if name != IMAGE_FOLDER_DATASET:
+            return {}
+        size = self.prefs.number("images/size", IMAGE_SIZE_DEFAULT)
+        low, high = IMAGE_SIZE_RANGE
+        valid = size is not None and size == int(size) and low <= size <= high
+        return {"image_size": int(size) if valid else IMAGE_SIZE_DEFAULT, "grey": self.prefs.flag("images/grey")}
 
     def _remember_hyperparameters(self) -> None:
         """Remember the values on screen as the user's choice for the data set (not a lesson's values)."""
@@ -1037,6 +1104,8 @@ class MainWindow(QMainWindow):
         pace = self.prefs.number("run/pace")
         index = self.controls.pace_combo.findData(pace) if pace else 0
         self.controls.pace_combo.setCurrentIndex(max(index, 0))
+        self.views["sweepView"].set_place(self.prefs.text("sweep/place", "here"),
+                                          self.prefs.text("sweep/scheduler", ""))
 
     def _save_settings(self) -> None:
         self._remember_hyperparameters()
@@ -1045,6 +1114,9 @@ class MainWindow(QMainWindow):
         self.prefs.set("view/x_axis", self.view.x_axis)
         self.prefs.set("view/log_loss", "true" if self.view.log_loss else "false")
         self.prefs.set("view/smoothing", repr(self.view.smoothing))
+        place, address = self.views["sweepView"].place()
+        self.prefs.set("sweep/place", place)
+        self.prefs.set("sweep/scheduler", address)
         pace = self.controls.pace
         if not self.lesson_in_force:  # a lesson's speed is the lesson's, like its values (issue 12 item 13)
             self.prefs.set("run/pace", repr(pace) if pace else "0")
@@ -1055,6 +1127,8 @@ class MainWindow(QMainWindow):
 
     def _data_path_for(self, name: str) -> str | None:
         spec = DATASETS.get(name)
+        if name == IMAGE_FOLDER_DATASET:  # never in the cache: always the person's own folder
+            return self._data_paths().get(name)
         if spec is None or spec.builtin or self._in_cache.get(name, False):
             return None
         return self._data_paths().get(name)
@@ -1068,6 +1142,13 @@ class MainWindow(QMainWindow):
         located = self._data_paths()
         present = {name: there or name in located for name, there in self._in_cache.items()}
         self.controls.refresh_datasets(present)
+        self._show_image_folder()
+
+    def _show_image_folder(self) -> None:
+        """The data set box names the folder of one's own that is loaded, else the last one opened."""
+        info = self.controller.info
+        loaded = info is not None and info.dataset == IMAGE_FOLDER_DATASET
+        self.controls.set_image_folder(info.data_path if loaded else self._data_paths().get(IMAGE_FOLDER_DATASET))
 
     def _cache_hint(self, name: str) -> str:
         from gdstudio.data.registry import cache_dir
@@ -1126,8 +1207,9 @@ class MainWindow(QMainWindow):
         self.lesson_in_force = False
         self.lesson_caption.hide()
         self.prefs.forget_hyperparameters(name)
-        config = TrainConfig(dataset=name, seed=self.controls.value("seed"), backend=self.controls.value("backend"))
-        self._load(config, self._data_path_for(name))
+        config = TrainConfig(dataset=name, seed=self.controls.value("seed"), backend=self.controls.value("backend"),
+                             image_size=info.config.image_size, grey=info.config.grey)
+        self._load(config, info.data_path if name == IMAGE_FOLDER_DATASET else self._data_path_for(name))
 
     @Slot()
     def reset_and_train(self) -> None:

@@ -10,7 +10,7 @@ does not fit is not in the picture, as it would not be on the projector:
 
 - ``main-WxH.png``: the window after the default run on the digits (Start clicked, run finished);
 - ``view-<objectName>-WxH.png``: the same with each view's tab clicked (each view draws itself, its jobs
-  finished or given a few seconds);
+  finished or given a few seconds; the buttons of ``PRESS`` pressed first);
 - ``presenter-WxH.png``: presenter mode (F11) on the same run, and with ``--presenter-views`` also
   ``presenter-view-<objectName>-WxH.png`` for each view.
 
@@ -33,6 +33,9 @@ from pathlib import Path
 DEFAULT_SIZES = ("1280x720", "1920x1080")
 VIEW_SETTLE_S = 4.0
 """Time a view gets to draw itself after its tab is clicked (its background jobs included)."""
+PRESS = {"gradcheckView": ("gradcheckButton", "gradcheckSweepButton")}
+"""Buttons pressed in a view before its picture, in order, each once the last one's work is done (a view that
+draws only on request: the gradient check, then its h-sweep)."""
 
 
 def _settle(app, seconds: float) -> None:
@@ -78,6 +81,19 @@ def _show_view(window, dock) -> None:
         dock.raise_()
 
 
+def _press(app, view, names) -> None:
+    """Click each button of ``names`` in ``view`` as soon as it is enabled, and wait for its work to end (the
+    button is enabled again)."""
+    from PySide6.QtWidgets import QPushButton
+
+    for name in names:
+        button = view.findChild(QPushButton, name)
+        _wait(app, button.isEnabled)
+        _click(button)
+        _settle(app, 0.2)
+        _wait(app, button.isEnabled, timeout_s=120.0)
+
+
 def shoot(out: Path, size: str, presenter_views: bool = False, dataset: str | None = None,
           maximised: bool = False) -> int:
     """Under a running X server: open the window, train, and save the pictures for ``size``."""
@@ -109,6 +125,8 @@ def shoot(out: Path, size: str, presenter_views: bool = False, dataset: str | No
     save("main")
     for name, dock in window.view_docks.items():
         _show_view(window, dock)
+        _settle(app, 0.5)
+        _press(app, window.views[name], PRESS.get(name, ()))
         _settle(app, VIEW_SETTLE_S)
         save(f"view-{name}")
     _show_view(window, next(iter(window.view_docks.values())))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import struct
-import time
 import tracemalloc
 
 import numpy as np
@@ -70,14 +69,14 @@ def test_header_claiming_a_billion_images_fails_fast_without_allocating(tmp_path
     images = np.zeros((3, 784), np.uint8)
     path = write(tmp_path, "train-images-idx3-ubyte", idx_images_bytes(images, count=10**9), gz)
     tracemalloc.start()
-    start = time.perf_counter()
     try:
         with pytest.raises(DataError, match="1,000,000,000 images"):
             read_idx_images(path, 60_000)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert time.perf_counter() - start < 1.0
+    # refused from the header alone: nothing near the announced 784 GB was allocated (the memory says it, where a
+    # time limit would only say how busy the machine was)
     assert peak < 5_000_000
 
 

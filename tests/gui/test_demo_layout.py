@@ -169,7 +169,8 @@ def test_view_tabs_show_whole_titles(qtbot, tmp_path, launch):
 VIEW_TITLES = {"templatesView": "Class templates", "inspectorView": "One image's maths",
                "gradcheckView": "Gradient check", "regionsView": "Decision regions",
                "confusionView": "Confusion matrix", "raceView": "Strategy race", "stepProbeView": "Step-size probe",
-               "landscapeView": "Loss landscape", "sweepView": "Hyperparameter sweep", "twinView": "Twin training"}
+               "landscapeView": "Loss landscape", "sweepView": "Hyperparameter sweep", "twinView": "Twin training",
+               "gradientNoiseView": "Gradient noise"}
 
 
 @needs_x_server
@@ -184,7 +185,7 @@ def test_each_view_is_whole_in_the_default_dock(qtbot, name):
     qtbot.waitUntil(view.isVisible, timeout=WAIT_MS)
     wait_idle(qtbot, 600)
     try:  # what a person sees once the layout has settled (a wrapped read-out may take a pass or two)
-        qtbot.waitUntil(lambda: not cut_things(view), timeout=3000)
+        qtbot.waitUntil(lambda: not cut_things(view), timeout=WAIT_MS)
     except Exception:
         pass
     problems = cut_things(view)

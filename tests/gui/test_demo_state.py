@@ -177,7 +177,7 @@ def test_start_pressed_while_loading_is_honoured_and_the_controls_show_the_setti
     assert epochs_box(window).value() == pytest.approx(defaults["epochs"])
 
     click(qtbot, start_button(window))
-    qtbot.waitUntil(lambda: start_button(window).text() == "Starting…", timeout=2000)
+    qtbot.waitUntil(lambda: start_button(window).text() == "Starting…", timeout=RUN_TIMEOUT_MS)
     assert state_text(window) == "Loading…"
     qtbot.waitUntil(lambda: state_text(window) == "Finished", timeout=RUN_TIMEOUT_MS)
     assert window.controller.last_final.step > 300

@@ -135,7 +135,7 @@ def test_controls_make_a_train_config_and_send_live_changes(qtbot):
     config = panel.config()
     assert isinstance(config, TrainConfig)
     assert (config.lr, config.reg, config.batch_size, config.dataset) == (0.3, 0.0, 16, "digits")
-    with qtbot.waitSignal(panel.live_changed, timeout=2000) as blocker:
+    with qtbot.waitSignal(panel.live_changed, timeout=15_000) as blocker:
         panel.lr.spin.setValue(0.03)
     assert blocker.args == [{"lr": 0.03}]
 
@@ -149,7 +149,7 @@ def test_picking_a_data_set_that_is_not_downloaded_asks_instead(qtbot):
     combo = panel.dataset_combo
     index = combo.findData("cifar10")
     assert combo.itemText(index).endswith(MISSING_SUFFIX)
-    with qtbot.waitSignal(panel.dataset_missing, timeout=1000) as blocker:
+    with qtbot.waitSignal(panel.dataset_missing, timeout=15_000) as blocker:
         combo.activated.emit(index)
     assert blocker.args == ["cifar10"] and combo.currentData() == "digits"
     assert any(action.text().startswith("Get CIFAR-10") for action in panel.data_menu.actions())
@@ -188,7 +188,7 @@ def test_download_dialog_reports_progress_and_success(qtbot):
         return "/tmp/folder"
 
     dialog = DownloadDialog("mnist", download=fake_download)
-    with qtbot.waitSignal(dialog.download_finished, timeout=5000) as blocker:
+    with qtbot.waitSignal(dialog.download_finished, timeout=30_000) as blocker:
         dialog.start()
     assert blocker.args == ["mnist", True, ""]
 
@@ -204,12 +204,12 @@ def test_download_dialog_cancel_stops_the_download(qtbot):
             started.set()
 
     dialog = DownloadDialog("cifar10", download=endless_download)
-    with qtbot.waitSignal(dialog.download_finished, timeout=5000) as blocker:
+    with qtbot.waitSignal(dialog.download_finished, timeout=30_000) as blocker:
         dialog.start()
-        started.wait(5)
+        started.wait(30)
         dialog.canceled.emit()  # what the Cancel button does
     assert blocker.args == ["cifar10", False, "cancelled"]
-    assert dialog.thread.wait(2000)
+    assert dialog.thread.wait(30_000)
 
 
 # -- Qt regressions and the display check ---------------------------------------------------------------------------

@@ -379,7 +379,7 @@ def test_confusion_matrix_matches_the_accuracy_and_lists_a_cell(qtbot, digits):
 
     t, p = np.unravel_index(np.argmax(matrix - np.diag(np.diag(matrix)) * 10**6), matrix.shape)  # a mistake
     centre = view.matrix_plot.getViewBox().mapViewToScene(QPointF(p + 0.5, t + 0.5))
-    with qtbot.waitSignal(view.cell_clicked, timeout=2000) as blocker:
+    with qtbot.waitSignal(view.cell_clicked, timeout=15_000) as blocker:
         qtbot.mouseClick(view.graphics.viewport(), Qt.MouseButton.LeftButton,
                          pos=view.graphics.mapFromScene(centre))
     true_class, predicted_class, indices = blocker.args

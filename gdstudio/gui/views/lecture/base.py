@@ -54,7 +54,9 @@ class LectureView(LiveView):
 
     def job_running(self, key: str) -> bool:
         job = self._jobs.get(key)
-        return job is not None and alive(job) and not job.isFinished()
+        # ``ended``: its outcome is on the way, so a Failed line never sits beside a Stop button while the
+        # thread winds down (the finished signal can come well after the failed one on a loaded machine)
+        return job is not None and alive(job) and not job.ended and not job.isFinished()
 
     def cancel_job(self, key: str) -> None:
         """Ask job ``key`` to stop after its current chunk (its ``stopped`` slot then runs)."""

@@ -62,6 +62,7 @@ class BackgroundJob(QThread):
         self._work = work
         self._pending: list = []
         self._last_emit = 0.0
+        self.ended = False  # set in the thread before its last signal: the view's buttons read it at once
 
     def report(self, item) -> None:
         """Queue ``item`` (plain data, copies only) for the view; sent in batches."""
@@ -81,12 +82,15 @@ class BackgroundJob(QThread):
             result = self._work(self)
         except Cancelled:
             self._flush()
+            self.ended = True
             self.stopped.emit()
         except Exception as exc:  # every failure reaches the view: a silent worker would leave it waiting
             self._flush()
+            self.ended = True
             self.failed.emit(describe_error(exc), traceback.format_exc())
         else:
             self._flush()
+            self.ended = True
             self.succeeded.emit(result)
 
     def _flush(self) -> None:

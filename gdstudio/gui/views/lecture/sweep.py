@@ -1,4 +1,5 @@
-"""The hyperparameter sweep: random search over log α × log λ on the validation split, on every core."""
+"""The hyperparameter sweep: random search over log α × log λ on the validation split, coarse to fine, on every
+core of this computer or on a Dask cluster (a scheduler's address, or ``local``)."""
 
 from __future__ import annotations
 
@@ -10,15 +11,26 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Slot
-from PySide6.QtWidgets import QDoubleSpinBox, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QLabel, QLineEdit, QPushButton, QSpinBox, QVBoxLayout,
+                               QWidget)
 
-from gdstudio.engine.sweep import sweep
+from gdstudio.engine.cluster import Cluster
+from gdstudio.engine.sweep import ERROR, sweep
 from gdstudio.gui.flow import flow_row, group
 from gdstudio.gui.views.lecture.base import LectureView
 from gdstudio.gui.views.lecture.jobs import IN_PROCESS, percent
 from gdstudio.gui.widgets import ReflowingSplitter, SciSpinBox, format_number
 
 DEFAULT_TRIALS = 12
+MAX_ROUNDS = 10
+HERE, SCHEDULER = "here", "scheduler"
+PLACES = {HERE: "on this computer", SCHEDULER: "on a scheduler address"}
+"""Where the trials run: a process pool on this computer, or the Dask cluster at the address typed."""
+ROUND_LOOKS = (("s", (40, 40, 40)), ("o", (31, 119, 180)), ("t", (255, 127, 14)), ("d", (44, 160, 44)),
+               ("star", (148, 103, 189)), ("h", (140, 86, 75)), ("p", (227, 119, 194)), ("t1", (23, 190, 207)))
+"""Each round's symbol and outline colour on the map (round 1 first; the list repeats after its end)."""
+LEGEND_COLUMNS = 4
+"""The rounds' legend, under the map, lists this many rounds a line."""
 DEFAULT_TRIAL_EPOCHS = 5.0
 LR_SPAN = (1e-3, 3.0)
 """Default α range: the session's α times these (the ``gdstudio sweep`` defaults on digits)."""
@@ -39,6 +51,11 @@ def _round(value: float) -> float:
     return float(f"{value:.1g}")
 
 
+def round_look(number: int) -> tuple[str, tuple[int, int, int]]:
+    """Round ``number``'s symbol and outline colour on the map."""
+    return ROUND_LOOKS[(number - 1) % len(ROUND_LOOKS)]
+
+
 class SweepView(LectureView):
     """Trials as points of log α × log λ coloured by validation accuracy; a click loads that point."""
 
@@ -53,6 +70,9 @@ class SweepView(LectureView):
         self.sweep_config = None
         self.workers = os.cpu_count() or 1
         self._ranges = ((1e-3, 3.0), (1e-6, 1e-1))
+        self._round_ranges: dict[int, tuple] = {}
+        self._where_text = ""
+        self._total = 0
         self._curve_steps: list = []
         self._curve_loss: list = []
         self._curve_acc: tuple[list, list] = ([], [])
@@ -72,6 +92,24 @@ class SweepView(LectureView):
                            (self.reg_high, "sweepRegHigh")):
             spin.setObjectName(name)
             spin.setRange(1e-12, 1e8)
+        self.rounds_spin = QSpinBox()
+        self.rounds_spin.setObjectName("sweepRoundsSpin")
+        self.rounds_spin.setRange(1, MAX_ROUNDS)
+        self.rounds_spin.setToolTip("Coarse to fine: each round after the first draws as many points in ranges "
+                                    "narrowed around the best so far")
+        self.place_combo = QComboBox()
+        self.place_combo.setObjectName("sweepPlaceCombo")
+        self.place_combo.setToolTip("Where the trials run: processes on this computer, or the Dask cluster whose "
+                                    "scheduler's address you type")
+        for key, text in PLACES.items():
+            self.place_combo.addItem(text, key)
+        self.place_combo.currentIndexChanged.connect(self._on_place_changed)
+        self.scheduler_edit = QLineEdit()
+        self.scheduler_edit.setObjectName("sweepSchedulerEdit")
+        self.scheduler_edit.setPlaceholderText("tcp://host:8786, or local")
+        self.scheduler_edit.setToolTip("The Dask scheduler's address (the workers need gdstudio installed), or "
+                                       "local: a Dask LocalCluster of worker processes on this computer")
+        self.scheduler_edit.setVisible(False)
         self.start_button = QPushButton("Start sweep")
         self.start_button.setObjectName("sweepStartButton")
         self.start_button.clicked.connect(self._on_start_clicked)
@@ -101,6 +139,11 @@ class SweepView(LectureView):
         self.colour_bar = pg.ColorBarItem(values=(0, 100), colorMap=self.colour_map, interactive=False,
                                           label="validation accuracy (%)")
         self.map_plot.getPlotItem().layout.addItem(self.colour_bar, 2, 5)
+        self.legend = pg.LegendItem(labelTextSize="8pt")  # under the map, never over a point
+        self.map_plot.getPlotItem().layout.addItem(self.legend, 4, 1, 1, 5)
+        self.legend.setVisible(False)
+        self.round_boxes: list[pg.PlotDataItem] = []
+        """Each later round's ranges as a dashed box on the map (index 0: round 2)."""
 
         self.curve_plot = pg.PlotWidget()
         self.curve_plot.setObjectName("sweepCurvePlot")
@@ -130,10 +173,11 @@ class SweepView(LectureView):
         self.best_label.setObjectName("sweepBest")
         self.best_label.setWordWrap(True)
 
-        # As many rows as the dock's width needs: one on a wide screen, five in the narrowest dock.
+        # As many rows as the dock's width needs: one or two on a wide screen, more in the narrowest dock.
         form = flow_row(group("Trials", self.trials_spin), group("epochs each", self.epochs_spin),
                         group("α from", self.lr_low, "to", self.lr_high),
-                        group("λ from", self.reg_low, "to", self.reg_high), self.start_button)
+                        group("λ from", self.reg_low, "to", self.reg_high), group("Rounds", self.rounds_spin),
+                        self.place_combo, self.scheduler_edit, self.start_button)
         # The map above the curves in a narrow dock; the curves' plot has a title, and its axis title needs room.
         plots = ReflowingSplitter(SIDE_BY_SIDE_WIDTH, stacked_height=260)
         plots.addWidget(self.map_plot)
@@ -159,6 +203,32 @@ class SweepView(LectureView):
         reg = sorted((self.reg_low.value(), self.reg_high.value()))
         return (lr[0], lr[1]), (reg[0], reg[1])
 
+    def place(self) -> tuple[str, str]:
+        """Where the trials run (``"here"`` or ``"scheduler"``) and the scheduler's address as typed."""
+        return self.place_combo.currentData(), self.scheduler_edit.text().strip()
+
+    def set_place(self, place: str, address: str = "") -> None:
+        """Show ``place`` (``"here"`` or ``"scheduler"``) and ``address``, as remembered in the settings."""
+        index = self.place_combo.findData(place)
+        self.place_combo.setCurrentIndex(max(index, 0))
+        self.scheduler_edit.setText(address)
+
+    @Slot(int)
+    def _on_place_changed(self, index: int) -> None:
+        self.scheduler_edit.setVisible(self.place_combo.itemData(index) == SCHEDULER)
+        if self.info is not None and not self.job_running("sweep"):
+            self.status_label.setText(self._ready_text())
+
+    def _where(self) -> str:
+        place, address = self.place()
+        if place == SCHEDULER:
+            return "a Dask LocalCluster here" if address == "local" else f"the Dask scheduler at {address or '…'}"
+        return f"{self.workers} processes"
+
+    def _ready_text(self) -> str:
+        return (f"Random search over log α × log λ, scored on the validation split of {self.info.dataset}; on "
+                f"{self._where()}.")
+
     def on_loaded(self, info) -> None:
         fresh = self.info is None or info.dataset != self.info.dataset or info.config.preprocess != \
             self.info.config.preprocess
@@ -169,8 +239,7 @@ class SweepView(LectureView):
             self.epochs_spin.setValue(min(epochs, DEFAULT_TRIAL_EPOCHS))
         self.start_button.setEnabled(self.dataset is not None)
         if self.dataset is not None and not self.job_running("sweep"):
-            self.status_label.setText(f"Random search over log α × log λ, scored on the validation split of "
-                                      f"{info.dataset}; {self.workers} processes.")
+            self.status_label.setText(self._ready_text())
 
     def refresh(self) -> None:
         """Nothing to redraw from training: the sweep runs its own sessions."""
@@ -180,37 +249,64 @@ class SweepView(LectureView):
         if self.info is None or self.dataset is None or self.job_running("sweep"):
             return
         count = int(self.trials_spin.value())
+        rounds = int(self.rounds_spin.value())
         lr_range, reg_range = self.ranges()
         self._ranges = (lr_range, reg_range)
         config = self.run_config(epochs=float(self.epochs_spin.value()), steps=None, budget=None, strategy="sgd")
         self.sweep_config = config
         data_path = getattr(self.info, "data_path", None)  # a located data set: the trials load it from there
+        dataset, name = self.dataset, self.info.dataset
+        place, address = self.place()
+        if place == SCHEDULER and not address:
+            self.status_label.setText("Type the Dask scheduler's address (tcp://host:8786), or local.")
+            self.scheduler_edit.setFocus()
+            return
         workers = max(1, min(count, self.workers))
+        local_workers = self.workers
         self.trials = []
         self.result = None
+        self._round_ranges = {}
+        self._where_text = ""
+        self._total = count * rounds
         self.scatter.clear()
         self.best_ring.clear()
+        self._draw_rounds()
         self.warning_label.setText("")
         self.best_label.setText("")
-        self.status_label.setText(f"Sweeping {count} points on {workers} processes …")
+        where = self._where() if place == SCHEDULER else f"{workers} processes"
+        in_rounds = f" in {rounds} rounds" if rounds > 1 else ""
+        self.status_label.setText(f"Sweeping {self._total} points{in_rounds} on {where} …")
 
-        def work(job):
+        def on_trial(job, trial):
+            job.report(("trial", trial))
+            job.check()
+
+        def on_round(job, number, lr_range, reg_range):
+            job.report(("round", number, lr_range, reg_range))
+            job.check()
+
+        def here(job):
             # spawn, not fork: this process runs Qt and Numba threads
             executor = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
             cancelled = True
             try:
-                def on_trial(trial):
-                    job.report(trial)
-                    job.check()
-
-                result = sweep(config, count, lr_range, reg_range, seed=config.seed, data_path=data_path,
-                               executor=executor, on_trial=on_trial)
+                result = sweep(config, count, lr_range, reg_range, seed=config.seed, data=data_path,
+                               executor=executor, on_trial=lambda t: on_trial(job, t), rounds=rounds,
+                               on_round=lambda *r: on_round(job, *r))
                 cancelled = False
                 return result
             finally:
                 executor.shutdown(wait=not cancelled, cancel_futures=True)
 
-        self.start_job("sweep", work, self._on_trials, self._on_swept)
+        def on_cluster(job):
+            with Cluster(address, workers=local_workers) as cluster:
+                data, how = cluster.place(name, data_path, dataset)
+                job.report(("where", f"{cluster.describe()}; {how}"))
+                return sweep(config, count, lr_range, reg_range, seed=config.seed, data=data,
+                             executor=cluster.executor, on_trial=lambda t: on_trial(job, t), rounds=rounds,
+                             on_round=lambda *r: on_round(job, *r))
+
+        self.start_job("sweep", on_cluster if place == SCHEDULER else here, self._on_progressed, self._on_swept)
         self.jobs_changed()
 
     @Slot()
@@ -221,22 +317,40 @@ class SweepView(LectureView):
             self.start_sweep()
 
     @Slot(object)
-    def _on_trials(self, trials) -> None:
-        self.trials.extend(trials)
+    def _on_progressed(self, items) -> None:
+        for kind, *values in items:
+            if kind == "trial":
+                self.trials.append(values[0])
+            elif kind == "round":
+                number, lr_range, reg_range = values
+                self._round_ranges[number] = (lr_range, reg_range)
+            else:
+                self._where_text = values[0]
         self._draw_trials()
-        self.status_label.setText(f"{len(self.trials)} of {self.trials_spin.value()} trials done …")
+        self._draw_rounds()
+        rounds = len(self._round_ranges)
+        text = f"{len(self.trials)} of {self._total} trials done"
+        if self.rounds_spin.value() > 1:
+            text += f" (round {rounds} of {self.rounds_spin.value()})"
+        self.status_label.setText(f"{text} on {self._where_text} …" if self._where_text else f"{text} …")
 
     @Slot(object)
     def _on_swept(self, result) -> None:
         self.result = result
         self.trials = list(result["trials"])
+        self._round_ranges = {r["round"]: (r["lr_range"], r["reg_range"]) for r in result["rounds"]}
         self._draw_trials()
+        self._draw_rounds()
         best = result["best"]
         self.best_ring.setData([math.log10(best.lr)], [math.log10(best.reg)], data=[best])
         self.best_label.setText(f"Best: α = {format_number(best.lr)}, λ = {format_number(best.reg)}: validation "
                                 f"accuracy {percent(best.val_accuracy)} (training {percent(best.train_accuracy)}).")
         self.warning_label.setText("\n".join(f"⚠ {text}" for text in result["warnings"]))
-        self.status_label.setText(f"{len(self.trials)} trials done. Click a point to use its α and λ.")
+        failed = sum(t.status == ERROR for t in self.trials)
+        failures = f" ({failed} failed: hover over an ✕ for why)" if failed else ""
+        where = f" on {self._where_text}" if self._where_text else ""
+        self.status_label.setText(f"{len(self.trials)} trials done{where}{failures}. Click a point to use its α "
+                                  "and λ.")
         self.computed.emit("sweep")
 
     def _draw_trials(self) -> None:
@@ -245,18 +359,47 @@ class SweepView(LectureView):
             return
         accuracy = np.array([t.val_accuracy for t in self.trials])
         colours = self.colour_map.map(accuracy, mode="qcolor")
-        spots = [{"pos": (math.log10(t.lr), math.log10(t.reg)), "brush": pg.mkBrush(colour), "data": t,
-                  "symbol": "x" if t.status == "diverged" else "s"}
-                 for t, colour in zip(self.trials, colours)]
+        spots = []
+        for t, colour in zip(self.trials, colours):
+            symbol, outline = round_look(t.round)
+            spots.append({"pos": (math.log10(t.lr), math.log10(t.reg)), "brush": pg.mkBrush(colour), "data": t,
+                          "symbol": "x" if t.status in ("diverged", ERROR) else symbol,
+                          "pen": pg.mkPen(outline, width=1.5)})
         self.scatter.setData(spots)
         (lr_lo, lr_hi), (reg_lo, reg_hi) = self._ranges
         self.map_plot.setRange(xRange=(math.log10(lr_lo), math.log10(lr_hi)),
                                yRange=(math.log10(reg_lo), math.log10(reg_hi)), padding=0.08)
 
+    def _draw_rounds(self) -> None:
+        """The legend (one entry per round, when there are several) and each later round's ranges as a box."""
+        rounds = sorted(self._round_ranges.items())
+        self.legend.clear()
+        for number, _ in rounds:
+            symbol, outline = round_look(number)
+            count = sum(t.round == number for t in self.trials)
+            sample = pg.ScatterPlotItem(symbol=symbol, pen=pg.mkPen(outline, width=1.5), brush=(200, 200, 200))
+            self.legend.addItem(sample, f"round {number} ({count})")
+        self.legend.setColumnCount(max(1, min(len(rounds), LEGEND_COLUMNS)))
+        self.legend.setVisible(len(rounds) > 1)
+        boxes = [(number, ranges) for number, ranges in rounds if number > 1]
+        while len(self.round_boxes) < len(boxes):
+            box = pg.PlotDataItem([], [])
+            self.map_plot.addItem(box)
+            self.round_boxes.append(box)
+        for k, box in enumerate(self.round_boxes):
+            if k >= len(boxes):
+                box.setData([], [])
+                continue
+            number, ((lr_lo, lr_hi), (reg_lo, reg_hi)) = boxes[k]
+            # in α and λ themselves: the map's log mode maps a curve's data (not the scatter's) to log10
+            box.setData([lr_lo, lr_hi, lr_hi, lr_lo, lr_lo], [reg_lo, reg_lo, reg_hi, reg_hi, reg_lo])
+            box.setPen(pg.mkPen(round_look(number)[1], width=1.5, style=Qt.PenStyle.DashLine))
+
     @staticmethod
     def _tip(x, y, data):
-        return (f"α = {format_number(data.lr)}, λ = {format_number(data.reg)}\n"
+        text = (f"α = {format_number(data.lr)}, λ = {format_number(data.reg)} (round {data.round})\n"
                 f"validation {percent(data.val_accuracy)}, training {percent(data.train_accuracy)} ({data.status})")
+        return text + (f"\n{data.message}" if data.message else "")
 
     # a chosen point ---------------------------------------------------------------------------------------------
     @Slot(object, object, object)
