@@ -33,7 +33,9 @@ from tests.gui.person import (WAIT_MS, click, find, global_rect, needs_x_server,
 VIEW_TITLES = {"templatesView": "Class templates", "inspectorView": "One image's maths",
                "gradcheckView": "Gradient check", "regionsView": "Decision regions",
                "confusionView": "Confusion matrix", "raceView": "Strategy race", "stepProbeView": "Step-size probe",
-               "landscapeView": "Loss landscape", "sweepView": "Hyperparameter sweep", "twinView": "Twin training"}
+               "landscapeView": "Loss landscape", "sweepView": "Hyperparameter sweep", "twinView": "Twin training",
+               "gradientNoiseView": "Gradient noise"}
+"""Every view of the views dock and its tab's title (a test below checks that none is missing)."""
 USABLE_VIEW_WIDTH = 300
 """Narrower than this a view's plots are slivers (issue 17: the views got 173 px at 1024×768)."""
 USABLE_CURVES_WIDTH = 380
@@ -173,6 +175,15 @@ def test_each_view_is_usable_in_a_maximised_window(qtbot, name):
         pass
     problems = _view_problems(window, name)
     assert not problems, problems
+    window.close()
+
+
+def test_every_view_of_the_window_is_checked(qtbot):
+    """The layout test above covers every view in the views dock: a view added to the window (as the gradient
+    noise view was) must be added to ``VIEW_TITLES`` with its tab's title."""
+    window = open_window(qtbot)
+    assert {name: dock.windowTitle() for name, dock in window.view_docks.items()} == VIEW_TITLES
+    assert set(window.views) == set(VIEW_TITLES)
     window.close()
 
 
