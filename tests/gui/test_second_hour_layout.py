@@ -178,8 +178,47 @@ def test_each_view_is_usable_in_a_maximised_window(qtbot, name):
     window.close()
 
 
+VIEW_WORK = {"gradcheckView": ("gradcheckButton", "gradcheckSweepButton"), "raceView": ("raceButton",),
+             "sweepView": ("sweepStartButton",), "twinView": ("twinStartButton",),
+             "landscapeView": ("landscapeDirectionButton",)}
+"""The buttons a person presses in a view to see what it is for, in order (the others draw from the run)."""
+WORK_TIMEOUT_MS = 180_000
+
+
+@needs_x_server
+@pytest.mark.parametrize("name", list(VIEW_TITLES))
+def test_each_view_is_usable_after_its_work_in_a_maximised_window(qtbot, name):
+    """Issue 17 item 5: as above, once a run has trained and the view's own buttons have done their work (its
+    tables filled, its texts and pictures drawn): a filled view stays inside its dock too (at 1024×768 the twins'
+    templates widened the view until it scrolled sideways, and the gradient check's h-sweep summary pushed its
+    plot below the page's edge)."""
+    window = _open_maximised(qtbot, dataset="toy2d" if name == "regionsView" else "digits")
+    _train(qtbot, window)
+    raise_view_by_tab(qtbot, window, VIEW_TITLES[name])
+    view = window.views[name]
+    qtbot.waitUntil(view.isVisible, timeout=WAIT_MS)
+    for button_name in VIEW_WORK.get(name, ()):
+        button = find(view, QPushButton, button_name)
+        text = button.text()
+        qtbot.waitUntil(button.isEnabled, timeout=WAIT_MS)
+        click(qtbot, button)
+        try:  # a long job shows Stop (or greys the button) while it runs; a new direction is done at once
+            qtbot.waitUntil(lambda: not (button.isEnabled() and button.text() == text), timeout=1000)
+        except Exception:
+            pass
+        qtbot.waitUntil(lambda: button.isEnabled() and button.text() == text, timeout=WORK_TIMEOUT_MS)
+    wait_idle(qtbot, 800)
+    try:  # what a person sees once the layout has settled
+        qtbot.waitUntil(lambda: not _view_problems(window, name), timeout=3000)
+    except Exception:
+        pass
+    problems = _view_problems(window, name)
+    assert not problems, problems
+    window.close()
+
+
 def test_every_view_of_the_window_is_checked(qtbot):
-    """The layout test above covers every view in the views dock: a view added to the window (as the gradient
+    """The layout tests above cover every view in the views dock: a view added to the window (as the gradient
     noise view was) must be added to ``VIEW_TITLES`` with its tab's title."""
     window = open_window(qtbot)
     assert {name: dock.windowTitle() for name, dock in window.view_docks.items()} == VIEW_TITLES

@@ -22,7 +22,7 @@ from gdstudio.gui.views.inspection.common import (CORRECT_COLOUR, NEUTRAL_COLOUR
                                                   InspectionView, format_value, image_for_display, pixels_pixmap,
                                                   short_names, style_plot)
 from gdstudio.gui.flow import flow_row, group
-from gdstudio.gui.widgets import ReflowingSplitter
+from gdstudio.gui.widgets import ReflowingSplitter, rows_follow_font
 from gdstudio.kernels import reference
 
 STRIP_SIZE = 24
@@ -136,7 +136,7 @@ class InspectorView(InspectionView):
         self.table.setHorizontalHeaderLabels(TABLE_COLUMNS)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.verticalHeader().setDefaultSectionSize(self.table.fontMetrics().height() + 6)
+        rows_follow_font(self.table)
         self.steps_text = QPlainTextEdit()
         self.steps_text.setObjectName("inspectorStepsText")
         self.steps_text.setReadOnly(True)

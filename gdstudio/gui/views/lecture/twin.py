@@ -16,7 +16,7 @@ from gdstudio.engine.lecture import run_twins, twin_sessions
 from gdstudio.gui.flow import FlowLayout, flow_row, group
 from gdstudio.gui.views.lecture.base import LectureView
 from gdstudio.gui.views.lecture.jobs import IN_PROCESS, TWIN_COLOURS, percent, template_pixmap
-from gdstudio.gui.widgets import ReflowingSplitter, SciSpinBox, format_number
+from gdstudio.gui.widgets import FittedPixmapLabel, ReflowingSplitter, SciSpinBox, format_number
 
 DEFAULT_TWIN_STEPS = 400
 SIDE_BY_SIDE_WIDTH = 640
@@ -168,7 +168,7 @@ class TwinView(LectureView):
         self.accuracy_plot.setXLink(self.loss_plot)
 
         self.template_titles = (QLabel(""), QLabel(""))
-        self.template_images = (QLabel(""), QLabel(""))
+        self.template_images = (FittedPixmapLabel(), FittedPixmapLabel())  # narrower than a narrow dock
         templates = QGridLayout()
         for k in range(2):
             r, g, b = TWIN_COLOURS[k]
