@@ -268,15 +268,19 @@ def build_parser() -> argparse.ArgumentParser:
     download.add_argument("--quiet", action="store_true", help="no progress bar")
 
     bench = commands.add_parser("bench", help="time the backends against a NumPy loop and the FLOP bound")
-    bench.add_argument("--workload", choices=("cifar10", "digits"), action="append", dest="workloads",
-                       help="synthetic data shaped like this data set (repeatable; default: both)")
+    bench.add_argument("--workload", choices=("cifar10", "digits", "fashion-mnist"), action="append",
+                       dest="workloads", help="cifar10, digits: synthetic data of that shape (repeatable; default: "
+                       "both); fashion-mnist: the real data set, with the NumPy loop, PyTorch and scikit-learn")
     bench.add_argument("--backend", choices=("cpu", "cuda", "numpy"), action="append", dest="backends",
                        help="engine backend to time (repeatable; default: every one that runs here)")
     bench.add_argument("--loss", choices=cfg.LOSSES, default="softmax", help="loss function (default: softmax)")
     bench.add_argument("--repeats", type=_whole_number("--repeats", 1), help="timings per implementation, in "
                        "interleaved rounds, best kept (default: 3, --quick: 1)")
     bench.add_argument("--no-torch", action="store_true", help="skip PyTorch even when it is installed")
-    bench.add_argument("--quick", action="store_true", help="tiny sizes, one repeat (seconds; ratios mean little)")
+    bench.add_argument("--quick", action="store_true", help="tiny sizes, one repeat (seconds; ratios mean little); "
+                       "fashion-mnist: two epochs")
+    bench.add_argument("--epochs", type=_whole_number("--epochs", 1), help="fashion-mnist: epochs to train "
+                       "(default: the data set's, 20)")
     bench.add_argument("--json", action="store_true", help="print one JSON object on stdout instead of a table")
     return parser
 
@@ -302,7 +306,7 @@ def cmd_train(args) -> int:
 
     from gdstudio.engine.resume import restore_session
 
-    started = time.perf_counter()
+    started = time.perf_counter()  # a run's "seconds" count from here: README, "What a run's seconds measure"
     if args.resume:
         run = _resumed_run(args)  # refused here, before anything is loaded or written, when there is nothing to do
         args.out = args.out or args.resume
@@ -320,13 +324,17 @@ def cmd_train(args) -> int:
     images, asked = len(session.dataset.y_train), session.batch_size
     if asked > images and not session.step:
         session.configure(batch_size=images)  # what each step takes: the summary and config.json say so
+    session.warm_up()  # the kernels loaded now, so that the time before the first step can be told apart
+    startup = time.perf_counter() - started
     c = session.config
     if session.dataset.notice:  # files of an image folder that were skipped: one line, before the progress bar
         print(f"gdstudio: {session.dataset.notice}", file=sys.stderr)
     batch = f"batch {min(asked, images):,}" + (f" (all the training images; {asked:,} asked)" if asked > images else "")
-    print(f"gdstudio: training {c.loss} on {c.dataset} ({images:,} train images, "
+    # The settings in force: a resumed run's live changes (a loss switched, α lowered) are the session's, not its
+    # config's, which holds the ones it started from.
+    print(f"gdstudio: training {session.loss} on {c.dataset} ({images:,} train images, "
           f"D = {session.dataset.num_features}, C = {session.dataset.num_classes}) with {c.strategy} on "
-          f"{session.backend.name}: α = {c.lr:g}, λ = {c.reg:g}, {batch}, preprocessing "
+          f"{session.backend.name}: α = {session.lr:g}, λ = {session.reg:g}, {batch}, preprocessing "
           f"{c.preprocess}", file=sys.stderr)
     if c.steps is not None:
         total, unit, measure = c.steps, "step", (lambda p: p.step)
@@ -342,7 +350,7 @@ def cmd_train(args) -> int:
         for last in session.run():
             bar.update(measure(last) - bar.n)
             if args.out and last.status == "running" and time.perf_counter() - saved_at >= CHECKPOINT_SECONDS:
-                save_run(args.out, session, data_path=args.data)  # a checkpoint: a crash loses seconds, not hours
+                save_run(args.out, session)  # a checkpoint: a crash loses seconds, not hours
                 saved_at = time.perf_counter()
             postfix = {"loss": f"{last.loss:.4g}"}
             if last.val_accuracy is not None:
@@ -356,15 +364,15 @@ def cmd_train(args) -> int:
     seconds = time.perf_counter() - started
     final = dict(last.final)
     if args.out:
-        save_run(args.out, session, final, data_path=args.data)
+        save_run(args.out, session, final)  # with where the data is: the next resume finds it there
         print(f"gdstudio: run saved in {args.out}", file=sys.stderr)
     summary = {"status": last.status, "loss": final.get("train_loss", math.nan) + session.reg * float(
         (session.W.astype("float64") ** 2).sum()), "train_accuracy": final.get("train_accuracy"),
         "val_accuracy": final.get("val_accuracy"), "test_accuracy": final.get("test_accuracy"),
         "steps": session.step, "epochs": session.epoch, "evaluations": session.evaluations,
-        "seconds": seconds, "backend": session.backend.name, "dataset": c.dataset, "loss_function": c.loss,
-        "strategy": c.strategy, "lr": session.lr, "reg": session.reg, "batch_size": session.batch_size,
-        "message": last.message}
+        "seconds": seconds, "startup_seconds": startup, "backend": session.backend.name, "dataset": c.dataset,
+        "loss_function": session.loss, "strategy": c.strategy, "lr": session.lr, "reg": session.reg,
+        "batch_size": session.batch_size, "message": last.message}
     summary["class_names"] = list(session.dataset.class_names)
     if c.image_size is not None:
         summary.update(image_size=c.image_size, grey=c.grey)
@@ -765,6 +773,11 @@ def cmd_bench(args) -> int:
         raise ConfigError(f"backend cuda: {cuda_status()}")
     workloads = tuple(dict.fromkeys(args.workloads or ("cifar10", "digits")))
     backends = list(dict.fromkeys(args.backends)) if args.backends else None
+    if "fashion-mnist" in workloads:
+        return _bench_real(args, workloads, backends)
+    if args.epochs is not None:
+        raise UsageError("gdstudio bench: argument --epochs: only the real workload (--workload fashion-mnist) "
+                         "trains whole epochs")
     result = run_bench(workloads, backends, loss=args.loss, quick=args.quick, repeats=args.repeats,
                        torch="no" if args.no_torch else "auto",
                        report=lambda line: print(f"gdstudio: bench {line}", file=sys.stderr))
@@ -772,6 +785,25 @@ def cmd_bench(args) -> int:
         _print_json(result)
     else:
         print(format_table(result))
+    return EXIT_OK
+
+
+def _bench_real(args, workloads, backends) -> int:
+    from gdstudio.engine.bench_real import format_real_table, run_real_bench
+
+    if len(workloads) > 1:
+        raise UsageError("gdstudio bench: argument --workload: fashion-mnist runs on its own (it trains the real "
+                         "data set for minutes); give it alone")
+    if backends is not None and "numpy" in backends:
+        raise UsageError("gdstudio bench: argument --backend: fashion-mnist times GD Studio on cpu or cuda (the "
+                         "NumPy loop is its baseline)")
+    result = run_real_bench("fashion-mnist", backends, loss=args.loss, epochs=args.epochs, quick=args.quick,
+                            torch="no" if args.no_torch else "auto",
+                            report=lambda line: print(f"gdstudio: bench {line}", file=sys.stderr))
+    if args.json:
+        _print_json(result)
+    else:
+        print(format_real_table(result))
     return EXIT_OK
 
 

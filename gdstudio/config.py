@@ -27,6 +27,17 @@ class DataError(GDStudioError):
     """A data set, file or archive is missing, unreadable or malformed; the message names the file."""
 
 
+class DataNotFound(DataError):
+    """A data set is not where it was looked for (a path that is not there, or no copy on this machine): a
+    person can point to where it is. ``dataset`` names it; ``path`` is the place looked in that a run recorded,
+    if any."""
+
+    def __init__(self, message: str, dataset: str | None = None, path: str | None = None) -> None:
+        super().__init__(message)
+        self.dataset = dataset
+        self.path = path
+
+
 class DownloadError(DataError):
     """A download failed (network, HTTP status, size or checksum); nothing complete-looking was left behind."""
 
@@ -82,6 +93,12 @@ GRADCHECK_GOOD = 1e-7
 GRADCHECK_WRONG = 1e-2
 CUDA_THREADS_PER_BLOCK = 256
 """Threads per block of the CUDA kernels (tests lower it so that tiny inputs span several blocks)."""
+CUDA_SIM_THREADS_PER_BLOCK = 8
+"""At most this many threads per block under numba's CUDA simulator (``NUMBA_ENABLE_CUDASIM=1``), which runs each
+thread as a Python thread: with 256, 40 toy2d steps took 7 min 42 s."""
+CUDA_SIM_SWITCH_INTERVAL = 1e-4
+"""The interpreter's switch interval (seconds) during a simulated launch: its barriers hand the GIL from thread to
+thread, at Python's default 5 ms each barrier took milliseconds per thread."""
 CUDA_AUTO_MIN_FEATURES = 10_000
 """``--backend auto`` picks a real CUDA device when D·C is at least this (see ``engine/backends.py``)."""
 CPU_WIDE_VECTORS = True

@@ -12,6 +12,9 @@ the training images (1/12, rounded down, at least one), see :func:`gdstudio.data
 from __future__ import annotations
 
 import hashlib
+import io
+import mmap
+import os
 import struct
 from pathlib import Path
 
@@ -20,6 +23,7 @@ import numpy as np
 from gdstudio.config import DataError
 from gdstudio.data.archive import expect_end, open_maybe_gzip, read_exactly
 from gdstudio.data.dataset import Dataset, holdout_size, split_tail
+from gdstudio.data.decoded import DecodedCopies, identity
 
 IMAGES_MAGIC = 2051
 """0x00000803: unsigned bytes, three dimensions (count, rows, columns)."""
@@ -59,7 +63,7 @@ FASHION_CLASS_NAMES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "S
 
 
 def load_idx(path: Path, name: str, class_names: tuple[str, ...],
-             expected_sha256: dict[str, str] | None = None) -> Dataset:
+             expected_sha256: dict[str, str] | None = None, decoded: Path | None = None) -> Dataset:
     """Load an MNIST-style data set from the folder ``path`` holding its four IDX files.
 
     Parameters
@@ -74,6 +78,10 @@ def load_idx(path: Path, name: str, class_names: tuple[str, ...],
     expected_sha256 : dict, optional
         ``base name -> SHA-256`` of each decompressed file: the copy must hold exactly these bytes (a system
         copy, checked by content rather than by its ``.gz`` bytes).
+    decoded : Path, optional
+        A folder for decompressed copies of the ``.gz`` files (:mod:`gdstudio.data.decoded`): read instead of
+        the source when they match it, written after a load that decompressed. The checks are the same either
+        way (every byte is hashed on every load).
 
     Returns
     -------
@@ -91,11 +99,17 @@ def load_idx(path: Path, name: str, class_names: tuple[str, ...],
     if not folder.is_dir():
         raise DataError(f"{path}: expected a folder holding the four IDX files ({', '.join(FILES.values())})")
     digests: dict[str, str] = {}
-    X_full = read_idx_images(find_file(folder, FILES["train_images"]), TRAIN_TOTAL, digests)
+    copies = DecodedCopies(decoded) if decoded is not None else None
+    expected = expected_sha256 or {}
+
+    def read(key, reader, limit):
+        return _read_via_copy(find_file(folder, FILES[key]), reader, limit, digests, expected, copies)
+
+    X_full = read("train_images", read_idx_images, TRAIN_TOTAL)
     _check_identity(folder, name, identify(X_full, digests.get(FILES["train_images"])))
-    y_full = read_idx_labels(find_file(folder, FILES["train_labels"]), TRAIN_TOTAL, digests)
-    X_test = read_idx_images(find_file(folder, FILES["test_images"]), TEST_TOTAL, digests)
-    y_test = read_idx_labels(find_file(folder, FILES["test_labels"]), TEST_TOTAL, digests)
+    y_full = read("train_labels", read_idx_labels, TRAIN_TOTAL)
+    X_test = read("test_images", read_idx_images, TEST_TOTAL)
+    y_test = read("test_labels", read_idx_labels, TEST_TOTAL)
     for base, digest in (expected_sha256 or {}).items():
         if digests.get(base) != digest:
             raise DataError(f"{find_file(folder, base)}: its content is not the published {_TITLES[name]} "
@@ -107,11 +121,38 @@ def load_idx(path: Path, name: str, class_names: tuple[str, ...],
         raise DataError(f"{folder}: too few training images ({len(y_full)}) to split off a validation set")
     (X_train, y_train), (X_val, y_val) = split_tail(X_full, y_full, holdout_size(len(y_full), TRAIN_TOTAL,
                                                                                    VAL_TOTAL))
+    if copies is not None:
+        copies.store()  # only now: a set that fails a check is never kept
     return Dataset(X_train, y_train, X_val, y_val, X_test, y_test.astype(np.int32), class_names=class_names,
                    image_shape=IMAGE_SHAPE, name=name, max_value=255)
 
 
 _TITLES = {"mnist": "MNIST (handwritten digits)", "fashion-mnist": "Fashion-MNIST (clothing)"}
+
+
+def _read_via_copy(source: Path, reader, limit: int, digests: dict[str, str], expected: dict[str, str],
+                   copies: DecodedCopies | None) -> np.ndarray:
+    """``reader(source, limit, digests)``, from the decompressed copy of ``source`` when ``copies`` has one that
+    passes every check; a gzipped source read here is queued in ``copies``."""
+    base = _strip_gz(source.name)
+    if copies is None or source.name == base:  # nothing to keep for an uncompressed file: it is mapped
+        return reader(source, limit, digests)
+    copy = copies.find(source, base)
+    if copy is not None:
+        found: dict[str, str] = {}
+        try:
+            array = reader(copy, limit, found)
+        except DataError:
+            array = None
+        if array is not None and (base not in expected or found.get(base) == expected[base]):
+            digests.update(found)
+            return array
+        copies.discard(copy)  # damaged or altered: read the source again
+    version = identity(source)
+    kept: list[bytes] = []
+    array = reader(source, limit, digests, kept)
+    copies.add(source, version, base, tuple(kept))
+    return array
 
 
 def identify(X: np.ndarray, train_images_sha256: str | None = None) -> str | None:
@@ -155,7 +196,8 @@ def has_files(folder: Path) -> bool:
     return all((folder / f"{base}.gz").is_file() or (folder / base).is_file() for base in FILES.values())
 
 
-def read_idx_images(path: Path, max_count: int, digests: dict[str, str] | None = None) -> np.ndarray:
+def read_idx_images(path: Path, max_count: int, digests: dict[str, str] | None = None,
+                    kept: list | None = None) -> np.ndarray:
     """The images of an IDX3 file, as rows.
 
     Parameters
@@ -166,10 +208,12 @@ def read_idx_images(path: Path, max_count: int, digests: dict[str, str] | None =
         The most images this file may hold (60,000 or 10,000).
     digests : dict, optional
         Receives ``base name -> SHA-256`` of the decompressed file (header and data).
+    kept : list, optional
+        Receives the header and the data, as read (to keep a decompressed copy).
 
     Returns
     -------
-    ndarray of shape (N, 784), uint8
+    ndarray of shape (N, 784), uint8, read-only (an uncompressed file is memory-mapped, not read)
     """
     with open_maybe_gzip(path) as file:
         header = read_exactly(file, 16, path, "the header")
@@ -180,13 +224,15 @@ def read_idx_images(path: Path, max_count: int, digests: dict[str, str] | None =
             raise DataError(f"{path}: images are {rows}×{cols}, expected {ROWS}×{COLS}")
         if not 0 < count <= max_count:
             raise DataError(f"{path}: the header announces {count:,} images; expected 1 to {max_count:,}")
-        data = read_exactly(file, count * rows * cols, path, f"{count:,} images")
-        expect_end(file, path)
+        data = _read_data(file, len(header), count * rows * cols, path, f"{count:,} images")
     _record_digest(digests, path, header, data)
+    if kept is not None:
+        kept.extend((header, data))
     return np.frombuffer(data, dtype=np.uint8).reshape(count, rows * cols)
 
 
-def read_idx_labels(path: Path, max_count: int, digests: dict[str, str] | None = None) -> np.ndarray:
+def read_idx_labels(path: Path, max_count: int, digests: dict[str, str] | None = None,
+                    kept: list | None = None) -> np.ndarray:
     """The labels of an IDX1 file.
 
     Returns
@@ -200,13 +246,33 @@ def read_idx_labels(path: Path, max_count: int, digests: dict[str, str] | None =
             raise DataError(f"{path}: not an IDX label file (magic {magic}, expected {LABELS_MAGIC})")
         if not 0 < count <= max_count:
             raise DataError(f"{path}: the header announces {count:,} labels; expected 1 to {max_count:,}")
-        data = read_exactly(file, count, path, f"{count:,} labels")
-        expect_end(file, path)
+        data = _read_data(file, len(header), count, path, f"{count:,} labels")
     _record_digest(digests, path, header, data)
+    if kept is not None:
+        kept.extend((header, data))
     labels = np.frombuffer(data, dtype=np.uint8)
     if labels.max() >= NUM_CLASSES:
         raise DataError(f"{path}: labels must lie in 0..9, found {labels.max()}")
     return labels.astype(np.int32)
+
+
+def _read_data(file, offset: int, size: int, path: Path, what: str):
+    """The ``size`` bytes after the header, and nothing more: read from a gzip stream, memory-mapped (read-only,
+    nothing copied) from an uncompressed file."""
+    if not isinstance(file, io.BufferedReader):
+        data = read_exactly(file, size, path, what)
+        expect_end(file, path)
+        return data
+    available = os.fstat(file.fileno()).st_size - offset
+    if available < size:
+        raise DataError(f"{path}: truncated: {what} needs {size:,} bytes, the file has {max(available, 0):,}")
+    if available > size:
+        raise DataError(f"{path}: more bytes than its header announces")
+    try:
+        mapped = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
+    except (OSError, ValueError) as error:
+        raise DataError(f"{path}: cannot read it ({error})") from error
+    return memoryview(mapped)[offset:offset + size]
 
 
 def _record_digest(digests: dict[str, str] | None, path: Path, header: bytes, data: bytes) -> None:

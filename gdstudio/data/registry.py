@@ -18,7 +18,7 @@ from pathlib import Path
 
 import platformdirs
 
-from gdstudio.config import IMAGE_FOLDER_DATASET, DataError
+from gdstudio.config import IMAGE_FOLDER_DATASET, DataError, DataNotFound
 from gdstudio.data import cifar10, idx
 from gdstudio.data.builtin import DIGITS_RESOURCE, load_digits, make_toy2d
 from gdstudio.data.catalog import DATASETS, DatasetSpec
@@ -34,6 +34,9 @@ APP_NAME = "gdstudio"
 DEFAULT_DATASET = "digits"
 MEMORY_CACHE_ENTRIES = 4
 """Loaded data sets kept in memory per process (CIFAR-10 takes about 150 MB)."""
+DECODED_FOLDER = ".decoded"
+"""In the cache folder: decompressed copies of gzipped IDX files (:mod:`gdstudio.data.decoded`), so that a load
+maps them instead of decompressing (Fashion-MNIST: 55 MB, 0.3 s less per run)."""
 
 __all__ = ["DATASETS", "DEFAULT_DATASET", "IMAGE_FOLDER_DATASET", "DatasetSpec", "cache_dir", "dataset_status",
            "download_dataset", "forget", "get_spec", "load_dataset", "system_folders"]
@@ -54,6 +57,8 @@ _FINDERS: dict[str, Callable[[Path], Path | None]] = {
     "mnist": lambda folder: folder if idx.has_files(folder) else None,
     "fashion-mnist": lambda folder: folder if idx.has_files(folder) else None,
 }
+_DECODED_COPIES = {"mnist", "fashion-mnist"}
+"""Data sets whose gzipped files are kept decompressed in the cache folder (:data:`DECODED_FOLDER`)."""
 _TOY_KINDS = {"toy2d": "blobs", "toy2d-spiral": "spiral", "toy2d-circles": "circles"}
 IMAGE_FOLDER_WHERE = "your own folder: --data DIR, one sub-folder of images per class"
 """What `gdstudio datasets` says of ``images``: it is never downloaded, it is a folder the user gives."""
@@ -152,8 +157,8 @@ def load_dataset(name: str, path: str | os.PathLike | None = None, *, seed: int 
     Raises
     ------
     DataError
-        For an unknown name, a path that does not exist, a data set that is not downloaded (the message says
-        how to get it), or any damaged file.
+        For an unknown name, a path that does not exist or a data set that is not downloaded (both
+        :class:`~gdstudio.config.DataNotFound`; the message says how to get it), or any damaged file.
     """
     spec = get_spec(name)
     if name == IMAGE_FOLDER_DATASET:
@@ -173,16 +178,18 @@ def load_dataset(name: str, path: str | os.PathLike | None = None, *, seed: int 
     if path is not None:
         location = Path(path).expanduser()
         if not location.exists():
-            raise DataError(f"{location}: no such file or folder")
+            raise DataNotFound(f"{location}: no such file or folder", name)
     else:
         location, origin, _folder = _locate(name)
         if location is None:
             searched = [cache_dir() / name] + system_folders(name)
-            raise DataError(f"data set {name!r} is not on this machine (looked in "
-                            f"{' and '.join(str(folder) for folder in searched)}); {how_to_get(name)}")
+            raise DataNotFound(f"data set {name!r} is not on this machine (looked in "
+                               f"{' and '.join(str(folder) for folder in searched)}); {how_to_get(name)}", name)
         if origin == "system":
             expected = spec.content_sha256 or None
     load = _LOADERS[name] if expected is None else partial(_LOADERS[name], expected_sha256=expected)
+    if name in _DECODED_COPIES:
+        load = partial(load, decoded=cache_dir() / DECODED_FOLDER)
     return _remember((name, str(location.resolve()), None), lambda: load(location))
 
 

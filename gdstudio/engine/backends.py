@@ -6,6 +6,7 @@ A backend owns nothing but its work buffers; the session owns the weights, the d
 from __future__ import annotations
 
 import functools
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -97,6 +98,48 @@ class NumpyBackend:
         return (total / N if loss is not None else float("nan")), float(np.count_nonzero(pred == y) / N), pred
 
 
+def prepare_cpu_kernels() -> None:
+    """Import Numba and the CPU kernels and initialise Numba's runtime: the ≈ 0.3 s of a fresh process that does
+    not depend on the data, so a worker thread can do it while the data set loads (reading and hashing the files
+    releases the GIL)."""
+    from gdstudio.kernels import cpu  # noqa: F401  (first: it chooses the CPU features before the target exists)
+    from gdstudio.kernels.quick_load import prepare_runtime
+
+    prepare_runtime()
+
+
+def start_preparing(backend: str) -> threading.Thread | None:
+    """:func:`prepare_cpu_kernels` in a daemon thread, for every backend that runs the CPU kernels (``cuda``
+    measures accuracy with them); ``None`` for ``numpy``. A failure there is left for the main thread to meet."""
+    if backend == "numpy" or _prepared:
+        return None
+    thread = threading.Thread(target=_prepare_quietly, name="gdstudio-prepare-kernels", daemon=True)
+    thread.start()
+    return thread
+
+
+_prepared = False
+
+
+def _prepare_quietly() -> None:
+    global _prepared
+    try:
+        prepare_cpu_kernels()
+    except Exception:  # the main thread imports and loads the same things, and reports what fails
+        return
+    _prepared = True
+
+
+def readonly(array: np.ndarray) -> np.ndarray:
+    """A read-only view of ``array``: the CPU kernels are called with read-only pixels only (memory-mapped files
+    are read-only), so each has one signature to load, not one per writability."""
+    if not array.flags.writeable:
+        return array
+    view = array.view()
+    view.flags.writeable = False
+    return view
+
+
 class CpuBackend:
     """The Numba kernels of :mod:`gdstudio.kernels.cpu`, float32, a whole chunk per call."""
 
@@ -107,7 +150,7 @@ class CpuBackend:
         from gdstudio.kernels import cpu  # numba compiles (or loads its cache) on first use
 
         self.cpu = cpu
-        self.X = np.ascontiguousarray(X, dtype=np.uint8)
+        self.X = readonly(np.ascontiguousarray(X, dtype=np.uint8))
         self.y = np.ascontiguousarray(y, dtype=np.int32)
         self.mean = np.ascontiguousarray(preprocess.mean, dtype=np.float32)
         self.scale = np.float32(preprocess.scale)
@@ -145,6 +188,7 @@ class CpuBackend:
                            np.empty(n_steps, np.int32), self.cpu.NO_NEXT_ORDER)
         if next_orders is not None:
             measurement = measurement[:-1] + (next_orders,)
+        measurement = (readonly(measurement[0]),) + measurement[1:]
         kernel = self.cpu.train_chunk_parallel if self._parallel(batch_size, C) else self.cpu.train_chunk_serial
         self._set_threads()
         buf = self.buffers
@@ -161,7 +205,8 @@ class CpuBackend:
 
     def evaluate(self, X, y, W, b, loss):
         self._set_threads()
-        return self.cpu.evaluate(np.ascontiguousarray(X, dtype=np.uint8), np.ascontiguousarray(y, dtype=np.int32),
+        return self.cpu.evaluate(readonly(np.ascontiguousarray(X, dtype=np.uint8)),
+                                 np.ascontiguousarray(y, dtype=np.int32),
                                  self.mean, self.scale, W, b, loss, parallel=self._parallel(len(y), W.shape[0]),
                                  block_rows=EVAL_BLOCK_ROWS)
 

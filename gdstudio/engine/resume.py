@@ -7,15 +7,18 @@ an interrupted and resumed run gives bitwise the same weights and curves as an u
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
-from gdstudio.config import ConfigError, check_batch_size, check_loss, check_lr, check_reg
+from gdstudio.config import ConfigError, DataError, DataNotFound, check_batch_size, check_loss, check_lr, check_reg
+from gdstudio.data.registry import load_dataset
 from gdstudio.engine.progress import Change
 from gdstudio.engine.runs import Run, RunError
 from gdstudio.engine.session import Session
 
 
-def restore_session(run: Run, data_path=None, dataset=None) -> Session:
+def restore_session(run: Run, data_path=None, dataset=None, located=()) -> Session:
     """A session holding ``run``'s weights, counters, RNG, history and live changes, ready to continue.
 
     Parameters
@@ -23,18 +26,28 @@ def restore_session(run: Run, data_path=None, dataset=None) -> Session:
     run : Run
         What :func:`gdstudio.engine.runs.load_run` read.
     data_path : str or Path, optional
-        Where the run's data set lives (default: where the run says it was trained from, else the cache).
+        Where the run's data set lives now (``--data``, or a folder the person just pointed to). Default: where
+        the run says it was read from; where that is gone, where the data set is found without a path (the cache,
+        a system copy), then each of ``located``.
     dataset : Dataset, optional
         Already loaded data (tests).
+    located : sequence of str or Path
+        Other places known to hold the data set (the window's remembered ones), tried last.
 
     Raises
     ------
     RunError
         When the run does not fit its data set (other shapes, another mean image, a bad RNG state).
+    DataNotFound
+        When the data set is in none of those places: its ``path`` is the place the run recorded, if any.
     DataError
-        When the data set cannot be loaded.
+        When the data set cannot be loaded (a damaged file).
     """
-    session = Session(run.config, dataset=dataset, data_path=data_path or run.data_path)
+    if dataset is None:
+        dataset, data_path = _find_data(run, data_path, located)
+    else:
+        data_path = data_path or run.data_path
+    session = Session(run.config, dataset=dataset, data_path=data_path)
     if run.W.shape != session.W.shape or len(run.order) != len(session.order):
         raise RunError(f"the saved run (W {run.W.shape}, {len(run.order)} training images) does not fit data set "
                        f"{run.dataset!r} (W {session.W.shape}, {len(session.order)} training images)")
@@ -60,7 +73,40 @@ def restore_session(run: Run, data_path=None, dataset=None) -> Session:
     if not 0 <= session.position <= len(session.order) or session.step < 0:
         raise RunError("the saved position or step is out of range")
     _restore_history(session, run)
+    queued = state.get("queued", {})
+    try:  # changes asked for while the run was paused: applied where the run would have applied them
+        if not isinstance(queued, dict):
+            raise TypeError(f"queued must be an object, got {type(queued).__name__}")
+        session.request(**queued)
+    except (ConfigError, TypeError) as exc:
+        raise RunError(f"the saved state is not valid ({exc})") from None
+    session.apply_queued()
     return session
+
+
+def _find_data(run: Run, data_path, located) -> tuple:
+    """``(dataset, the path it was read from or None)`` for ``run`` (see :func:`restore_session`)."""
+    def load(path=None):  # an image-folder run decodes its images at the size and in the colours it chose
+        return load_dataset(run.dataset, path, image_size=run.config.image_size, grey=run.config.grey)
+
+    if data_path is not None:
+        return load(data_path), data_path
+    recorded = run.data_path
+    if recorded is not None and Path(recorded).exists():
+        return load(recorded), recorded
+    try:
+        return load(), None
+    except DataError as exc:  # where the recorded place is gone, any failure here means: not found
+        if recorded is None and not isinstance(exc, DataNotFound):
+            raise
+        not_found = exc
+    for place in located:
+        if place is not None and Path(place).exists():
+            return load(place), place
+    if recorded is None:
+        raise DataNotFound(str(not_found), run.dataset) from None
+    raise DataNotFound(f"the run's data set {run.dataset!r} was read from {recorded}, which is not there now; "
+                       "pass --data PATH to where it is", run.dataset, recorded) from None
 
 
 def _restore_history(session: Session, run: Run) -> None:

@@ -37,6 +37,9 @@ METRIC_COLUMNS = ("step", "epoch", "loss", "data_loss", "reg_loss", "batch_accur
                   "val_accuracy", "examples", "evaluations")
 STATE_KEYS = {"step", "epochs_done", "position", "examples_seen", "evaluations", "lr", "reg", "batch_size", "loss",
               "initial_loss", "status", "rng_state"}
+OPTIONAL_STATE_KEYS = {"queued"}
+"""``queued``: live changes asked for and not applied yet (α typed while paused), ``{name: value}``; written only
+when there are some, so folders saved before it existed, and by older versions, still load."""
 
 
 class RunError(DataError):
@@ -110,7 +113,8 @@ def session_state(session) -> dict:
             "examples_seen": session.examples_seen, "evaluations": session.evaluations, "lr": session.lr,
             "reg": session.reg, "batch_size": session.batch_size, "loss": session.loss,
             "initial_loss": session.initial_loss, "status": session.status,
-            "rng_state": session.rng.bit_generator.state}
+            "rng_state": session.rng.bit_generator.state,
+            **({"queued": queued} if (queued := session.queued()) else {})}
 
 
 def metrics_csv(history) -> str:
@@ -126,8 +130,14 @@ def metrics_csv(history) -> str:
 
 def save_run(folder, session, final: dict | None = None, data_path=None) -> Path:
     """Write ``session`` (config, curves, weights and the state needed to resume) into ``folder``, atomically as
-    a whole (see the module's docstring)."""
+    a whole (see the module's docstring).
+
+    ``data_path`` is recorded as where the data set is (``config.json``'s ``data_path``); by default, where the
+    session read it from (``session.data_path``), so that every save and resume of a run keeps its data's place.
+    """
     folder = Path(folder)
+    if data_path is None:
+        data_path = getattr(session, "data_path", None)
     if not np.all(np.isfinite(session.W)) or not np.all(np.isfinite(session.b)):
         raise RunError(f"{folder}: refusing to save non-finite weights")
     weights = io.BytesIO()
@@ -205,8 +215,9 @@ def _load_json(path: Path) -> dict:
     for key in ("dataset", "config", "state"):
         if key not in document:
             raise RunError(f"{path}: missing '{key}'")
-    if not isinstance(document["state"], dict) or set(document["state"]) != STATE_KEYS:
-        raise RunError(f"{path}: 'state' must hold exactly {', '.join(sorted(STATE_KEYS))}")
+    if not isinstance(document["state"], dict) or set(document["state"]) - OPTIONAL_STATE_KEYS != STATE_KEYS:
+        raise RunError(f"{path}: 'state' must hold exactly {', '.join(sorted(STATE_KEYS))} (and may hold "
+                       f"{', '.join(sorted(OPTIONAL_STATE_KEYS))})")
     return document
 
 

@@ -15,6 +15,7 @@ import dataclasses
 import math
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -23,7 +24,7 @@ from gdstudio.config import (CHUNK_SECONDS, DIVERGENCE_FACTOR, DIVERGENCE_FLOOR,
                              EVALS_PER_EPOCH, MAX_CHUNK_STEPS, SPLIT_SEED, ConfigError, TrainConfig, check_batch_size,
                              check_loss, check_lr, check_reg)
 from gdstudio.data.dataset import Dataset
-from gdstudio.engine.backends import STATUS_OK, make_backend
+from gdstudio.engine.backends import STATUS_OK, make_backend, start_preparing
 from gdstudio.engine.history import History
 from gdstudio.engine.progress import DIVERGED, OK, RUNNING, STOPPED, Change, Curves, Progress
 from gdstudio.engine.strategies import EVALUATIONS_PER_STEP, STRATEGY_CHUNKS
@@ -62,19 +63,33 @@ class Session:
     data_path : str or Path, optional
         An archive or folder holding the data set (``--data``); for ``images``, the folder of class folders,
         decoded with the config's ``image_size`` and ``grey``.
+
+    Attributes
+    ----------
+    data_path : str or None
+        Where the data set was read from, as an absolute path, when a path was given; None: built in, or found
+        without one (the cache, a system copy). A saved run records it, so that it finds its data again.
     """
 
     def __init__(self, config: TrainConfig, dataset: Dataset | None = None, data_path=None) -> None:
         self.config = config.with_defaults(dataset_defaults(config.dataset))
-        if dataset is None:
-            from gdstudio.data.registry import load_dataset
+        # Numba's set-up (≈ 0.3 s in a fresh process) runs in a thread while the data load and the mean image are
+        # computed here; both wait for it only where they need it (the import lock, Numba's compiler lock).
+        preparing = start_preparing(config.backend)
+        try:
+            if dataset is None:
+                from gdstudio.data.registry import load_dataset
 
-            dataset = load_dataset(config.dataset, data_path, image_size=self.config.image_size,
-                                   grey=self.config.grey)
-        self.dataset = dataset
-        self.preprocess = dataset.preprocess(self.config.preprocess)
-        self.backend = make_backend(self.config.backend, dataset.X_train, dataset.y_train, self.preprocess,
-                                    self.config.threads)
+                dataset = load_dataset(config.dataset, data_path, image_size=self.config.image_size,
+                                       grey=self.config.grey)
+            self.data_path = None if data_path is None else str(Path(data_path).expanduser().resolve())
+            self.dataset = dataset
+            self.preprocess = dataset.preprocess(self.config.preprocess)
+            self.backend = make_backend(self.config.backend, dataset.X_train, dataset.y_train, self.preprocess,
+                                        self.config.threads)
+        finally:
+            if preparing is not None:  # never left running: a process may be about to exit (a missing data set)
+                preparing.join()
         self.lr = self.config.lr
         self.reg = self.config.reg
         self.batch_size = self.config.batch_size
@@ -214,6 +229,16 @@ class Session:
     def request_stop(self) -> None:
         """Ask the run to stop after the chunk in progress; its last record then says ``stopped``."""
         self._stop.set()
+
+    def queued(self) -> dict:
+        """The changes asked for with :meth:`request` and not applied yet (α typed while paused): a save keeps
+        them, so that the resumed run applies them where this one would have."""
+        with self._lock:
+            return dict(self._pending)
+
+    def apply_queued(self) -> tuple[Change, ...]:
+        """Apply the queued changes now, as the next chunk would: marked as live changes at the current step."""
+        return self._apply_pending()
 
     def _apply_pending(self) -> tuple[Change, ...]:
         with self._lock:

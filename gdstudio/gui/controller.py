@@ -69,6 +69,8 @@ class TrainingController(QObject):
     settings_requested(dict)
         ``{"lr"|"reg"|"batch_size"|"loss": value}`` asked of the training by anyone (a view, the banner's
         choice of α), so that the window's boxes show the values in force.
+    run_data_missing(str, str, str, str)
+        As the thread's: a run folder's data set is not where it was looked for (the window asks where it is).
     """
 
     loaded = Signal(object)
@@ -79,6 +81,7 @@ class TrainingController(QObject):
     failed = Signal(str, str, str)
     backends_checked = Signal(str)
     settings_requested = Signal(dict)
+    run_data_missing = Signal(str, str, str, str)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -98,6 +101,7 @@ class TrainingController(QObject):
         self._thread.failed.connect(self._on_failed)
         self._thread.backends_checked.connect(self._on_backends_checked)
         self._thread.resumed.connect(self._on_resumed)
+        self._thread.run_data_missing.connect(self._on_run_data_missing)
         if sys.getswitchinterval() > GIL_SWITCH_INTERVAL_S:
             sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
         self._thread.start()
@@ -136,8 +140,9 @@ class TrainingController(QObject):
         self._thread.load(config, data_path, dataset)
         self._command("load")
 
-    def open_run(self, folder, data_paths: dict | None = None) -> None:
-        self._thread.open_run(folder, data_paths)
+    def open_run(self, folder, data_paths: dict | None = None, data_path=None) -> None:
+        """Open a run folder (see :meth:`TrainingThread.open_run`); ``data_path``: where its data set is now."""
+        self._thread.open_run(folder, data_paths, data_path)
         self._command("load")
 
     def save_run(self, folder) -> None:
@@ -233,6 +238,12 @@ class TrainingController(QObject):
     @Slot(float)
     def _on_resumed(self, lr: float) -> None:
         self.settings_requested.emit({"lr": lr})
+
+    @Slot(str, str, str, str)
+    def _on_run_data_missing(self, folder: str, dataset: str, recorded: str, message: str) -> None:
+        if self.state == STARTING:
+            self._set_state(LOADING)  # the run pressed for is not there; the thread's next state says what is
+        self.run_data_missing.emit(folder, dataset, recorded, message)
 
     @Slot(str)
     def _on_saved(self, folder: str) -> None:

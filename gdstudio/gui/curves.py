@@ -1,8 +1,9 @@
 """The live curves: ``lossPlot`` (total, data and regularisation loss) and ``accuracyPlot`` (train, validation).
 
-Records go into a :class:`~gdstudio.gui.series.RunCurves` as they arrive; a ~30 Hz timer redraws the curves
-that already exist with ``setData`` when the data changed (pyqtgraph's scrolling-plots pattern), one plot per
-tick, from at most ~1,200 points per curve, and spaces its ticks out when drawing gets expensive. Live changes of
+Records go into a :class:`~gdstudio.gui.series.RunCurves` as they arrive; a timer then redraws the curves that
+already exist with ``setData`` (pyqtgraph's scrolling-plots pattern), one plot per tick, from at most ~1,200
+points per curve, no more than ~30 times a second and spaced out when drawing gets expensive. The timer runs only
+while a plot is out of date: an idle window never wakes up for its curves (issue 17 item 6). Live changes of
 α, λ, batch size and loss are labelled vertical lines; kept runs are faded dashed overlays.
 
 Drawing is kept cheap on purpose (measured with ``tests/bench/gui_throughput.py``): no antialiasing, opaque
@@ -12,12 +13,14 @@ not x-linked to the loss plot (a link repaints it at every loss redraw).
 
 from __future__ import annotations
 
+import math
 import time
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
                                QPushButton, QSizePolicy, QSlider, QSplitter, QVBoxLayout, QWidget)
 
@@ -26,6 +29,7 @@ from gdstudio.gui.series import X_AXES, RunCurves, display
 from gdstudio.gui.views.lessons import adopt_presenter_texts
 
 REDRAW_INTERVAL_MS = 33
+"""The shortest time between two redraws (of either plot)."""
 LEFT_AXIS_WIDTH = 58
 REDRAW_BUSY_FRACTION = 0.15
 """While training runs at full speed, redraws are spaced so that drawing takes at most this share of one CPU.
@@ -53,6 +57,45 @@ MAX_MARKERS = 40
 """Live-change lines drawn at once; older ones are taken off the plots."""
 _LABEL_POSITIONS = (0.62, 0.52, 0.42, 0.32)
 """Heights (fractions of the loss plot) of the change labels, in turn: below the legend in the top right corner."""
+ROUND_SPANS = (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
+"""While a run trains, the x range spans one of these × a power of ten (the curve at most 25 % short of its end)."""
+
+
+def round_span(span: float) -> float:
+    """The smallest of ``ROUND_SPANS`` × 10ᵏ that is at least ``span`` (> 0)."""
+    scale = 10.0 ** math.floor(math.log10(span))
+    return next((m * scale for m in ROUND_SPANS if m * scale >= span * (1 - 1e-12)), 10 * scale)
+
+
+Y_STEPS = 10
+"""While a run trains, the loss plot's y range ends on multiples of about a tenth of the curves' span."""
+Y_SHRINK = 0.5
+"""... and is fitted again when the curves span less than this share of it."""
+
+
+class RangeHint(pg.GraphicsObject):
+    """An invisible item whose data bounds stretch the ranges that its plot autoranges to (pyqtgraph unites the
+    bounds of every item): while a run trains, the ranges end at round numbers a little beyond the curves, so that
+    they, and the axes and grid drawn from them, change every few seconds instead of at every step, and the
+    accuracy plot, which takes the loss plot's x range, need not be redrawn with it (issue 17 item 6)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bounds: list[tuple[float, float] | None] = [None, None]
+
+    def set_bounds(self, x: tuple[float, float] | None, y: tuple[float, float] | None) -> None:
+        if [x, y] != self.bounds:
+            self.bounds = [x, y]
+            self.informViewBoundsChanged()
+
+    def dataBounds(self, axis, frac=1.0, orthoRange=None):  # pyqtgraph's item protocol
+        return self.bounds[axis]
+
+    def boundingRect(self):  # Qt override
+        return QRectF()
+
+    def paint(self, *args) -> None:  # Qt override
+        pass
 
 
 class TimedPlotWidget(pg.PlotWidget):
@@ -112,20 +155,25 @@ class CurvesView(QWidget):
         self.log_loss = False
         self.smoothing = 0.6
         self.kept: list[KeptRun] = []
-        # The data revision each plot shows: each plot is redrawn until it shows the latest one. (One revision for
-        # both lost the loss plot's last data whenever a batch came between a loss turn and the accuracy turn.)
+        # The data revision each plot shows (the loss plot: RunCurves.revision; the accuracy plot: its
+        # evals_revision): each plot is redrawn until it shows the latest one. (One revision for both lost the loss
+        # plot's last data whenever a batch came between a loss turn and the accuracy turn.)
         self._drawn = {"loss": -1, "accuracy": -1}
-        self._next_redraw = 0.0
+        self._next_redraw = 0.0  # perf_counter() time before which no plot is redrawn
         self.redraw_fraction = REDRAW_IDLE_FRACTION
         """The share of one CPU that drawing may take (see REDRAW_BUSY_FRACTION); the window sets it."""
+        self.live = False
+        """A run is training (the window sets it with :meth:`set_live`): the x range ends at a round number."""
         self._turn = 0
         self._markers: list[tuple] = []
         self._marked = 0  # how many of the run's changes have been drawn (or skipped as too old)
         self._build()
+        # One shot at a time, started when the data changes: a clock ticking at 30 Hz woke an idle window 30
+        # times a second to find nothing new.
         self._timer = QTimer(self)
-        self._timer.setInterval(REDRAW_INTERVAL_MS)
+        self._timer.setSingleShot(True)
         self._timer.timeout.connect(self._on_timer)
-        self._timer.start()
+        curves.listen(self._schedule)
 
     # ----------------------------------------------------------------------------------------------------------
     # Layout
@@ -206,6 +254,9 @@ class CurvesView(QWidget):
         for item in (*self._raw_items.values(), *self._smooth_items.values(), *self._accuracy_items.values()):
             item.setData([], [])
 
+        self._range_hint = RangeHint()
+        self.loss_plot.addItem(self._range_hint)
+
         self._hover_lines = []
         for plot in (self.loss_plot, self.accuracy_plot):
             line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen((0, 0, 0, 60), width=1))
@@ -262,6 +313,15 @@ class CurvesView(QWidget):
         self.loss_plot.setLabel("left", "loss (log scale)" if on else "loss")
         self.loss_plot.enableAutoRange(axis="y")
         self._drawn["loss"] = -1  # drawn and ranged again at the next tick, also when the run has ended
+        self._schedule()
+
+    def set_live(self, live: bool) -> None:
+        """Whether a run is training now: while it is, the loss plot's x range reaches ahead to a round number;
+        once it stops, the range fits the curves again."""
+        if bool(live) != self.live:
+            self.live = bool(live)
+            self._drawn["loss"] = -1
+            self._schedule()
 
     def set_smoothing(self, weight: float) -> None:
         position = int(round(min(max(weight, 0.0), 0.99) * SMOOTHING_STEPS))
@@ -290,18 +350,40 @@ class CurvesView(QWidget):
     # ----------------------------------------------------------------------------------------------------------
     # Drawing
 
+    def _stale(self) -> list[str]:
+        """The plots that do not show the latest data yet."""
+        latest = self._revisions()
+        return [name for name, drawn in self._drawn.items() if drawn != latest[name]]
+
+    def _revisions(self) -> dict[str, int]:
+        """The data revision each plot must show: the accuracy plot's changes only with the measurements."""
+        return {"loss": self.curves.revision, "accuracy": self.curves.evals_revision}
+
+    def _schedule(self) -> None:
+        """Redraw what is out of date as soon as the spacing of redraws allows (nothing when it is on its way)."""
+        if self._timer.isActive() or not self._stale():
+            return
+        wait = max(0.0, self._next_redraw - time.perf_counter())
+        self._timer.start(math.ceil(1000 * wait))
+
+    def showEvent(self, event) -> None:  # Qt override
+        super().showEvent(event)
+        self._schedule()  # hidden, it skipped its redraws
+
     @Slot()
     def _on_timer(self) -> None:
         """Redraw one out-of-date plot per tick (the loss twice for the accuracy once while both are, as the
-        accuracy changes slowly), so that each tick's work, and the event loop's wait for it, is one plot's."""
+        accuracy changes slowly), so that each tick's work, and the event loop's wait for it, is one plot's; then
+        sleep until the other plot's turn, or until the data changes."""
         if not self.isVisible():
-            return
-        revision = self.curves.revision
-        stale = [name for name, drawn in self._drawn.items() if drawn != revision]
+            return  # showEvent schedules again
+        revisions = self._revisions()
+        stale = self._stale()
         if not stale:
             return
         now = time.perf_counter()
         if now < self._next_redraw:
+            self._schedule()
             return
         started = time.thread_time()
         if len(stale) == 2:
@@ -312,22 +394,23 @@ class CurvesView(QWidget):
         plot = self.loss_plot if name == "loss" else self.accuracy_plot
         painted = plot.paint_seconds  # since its last redraw: it paints in the event loop, after this
         if name == "loss":
-            self._draw_loss_now(revision)
+            self._draw_loss_now(revisions["loss"])
             self._update_markers(reposition=False)
         else:
-            self._draw_accuracy_now(revision)
+            self._draw_accuracy_now(revisions["accuracy"])
         cost = time.thread_time() - started + painted  # CPU time, not wall time: waiting for the GIL is free
-        self._next_redraw = now + cost / self.redraw_fraction
+        self._next_redraw = now + max(cost / self.redraw_fraction, REDRAW_INTERVAL_MS / 1000)
+        self._schedule()
 
     def redraw(self, full: bool = False) -> None:
         """Draw the live curves (and, with ``full``, the kept runs and every marker) from the data now."""
-        revision = self.curves.revision
+        revisions = self._revisions()
         if full:
             self._accuracy_follows = True
             for kept in self.kept:  # first: the loss plot ranges over them, and the accuracy plot takes its range
                 self._draw_kept(kept)
-        self._draw_loss_now(revision)
-        self._draw_accuracy_now(revision)
+        self._draw_loss_now(revisions["loss"])
+        self._draw_accuracy_now(revisions["accuracy"])
         self._update_markers(reposition=full)
 
     def _draw_loss_now(self, revision: int) -> None:
@@ -343,6 +426,7 @@ class CurvesView(QWidget):
                 self._drawn["accuracy"] = -1
 
     def _draw_accuracy_now(self, revision: int) -> None:
+        """The accuracy curves from the measurements of ``revision`` (``RunCurves.evals_revision``)."""
         self._redraw_accuracy()
         self._range_now(self.accuracy_plot)
         self._drawn["accuracy"] = revision
@@ -355,6 +439,30 @@ class CurvesView(QWidget):
             if column in self._raw_items:
                 self._raw_items[column].setData(x_raw, y_raw, connect="finite")
             self._smooth_items[column].setData(x_smooth, y_smooth, connect="finite")
+        ahead_x = ahead_y = None
+        if self.live and len(x) >= 2 and x[-1] > x[0]:
+            ahead_x = (float(x[0]), float(x[0] + round_span(x[-1] - x[0])))
+            ahead_y = self._loss_range_ahead()
+        self._range_hint.set_bounds(ahead_x, ahead_y)
+
+    def _loss_range_ahead(self) -> tuple[float, float] | None:
+        """The y range to keep while the run trains: the one in force while the curves stay inside it and fill
+        at least ``Y_SHRINK`` of it, else the curves' span rounded out to multiples of a round tenth of it (in
+        the axis's own units: logarithms on a log axis)."""
+        lows, highs = [], []
+        for item in (*self._raw_items.values(), *self._smooth_items.values()):
+            low, high = item.dataBounds(1) or (None, None)
+            if low is not None and high is not None and math.isfinite(low) and math.isfinite(high):
+                lows.append(low)
+                highs.append(high)
+        if not lows:
+            return None
+        low, high = min(lows), max(highs)
+        kept = self._range_hint.bounds[1]
+        if kept is not None and kept[0] <= low and high <= kept[1] and high - low >= Y_SHRINK * (kept[1] - kept[0]):
+            return kept
+        step = round_span((high - low) / Y_STEPS if high > low else max(abs(high), 1.0) / Y_STEPS)
+        return math.floor(low / step) * step, math.ceil(high / step) * step
 
     def _redraw_accuracy(self) -> None:
         evals = self.curves.evals
@@ -411,6 +519,20 @@ class CurvesView(QWidget):
             self._remove_marker(self._markers.pop(0)[1])
 
     def _remove_marker(self, lines) -> None:
+        label = lines[0].label
+        scene = label.scene()
+        # A pyqtgraph label joins its scene's sigPrepareForPaint when first painted and leaves it only when
+        # painted in another scene: removed, it stayed connected, and once the garbage collector had emptied its
+        # Python side, the next paint called it ("'InfLineLabel' object has no attribute 'textItem'", seen in the
+        # soak under load). Hidden and disconnected first, nothing calls it again.
+        label.setVisible(False)
+        if scene is not None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # never painted: it had not connected
+                try:
+                    scene.sigPrepareForPaint.disconnect(label.updateTransform)
+                except (RuntimeError, TypeError):
+                    pass
         for plot, line in zip((self.loss_plot, self.accuracy_plot), lines):
             plot.removeItem(line)
 

@@ -576,6 +576,7 @@ class MainWindow(QMainWindow):
         controller.failed.connect(self._on_failed)
         controller.backends_checked.connect(self._on_backends_checked)
         controller.settings_requested.connect(self._on_settings_requested)
+        controller.run_data_missing.connect(self._on_run_data_missing)
         for view in self.views.values():
             controller.loaded.connect(view.on_loaded)
             controller.progressed.connect(view.on_progress)
@@ -666,15 +667,17 @@ class MainWindow(QMainWindow):
         elif self.confirm_discard("Another data set"):
             self.open_dataset(name)
 
-    def open_run(self, folder) -> None:
-        """Open a saved run folder: its curves, weights and settings replace the current run."""
+    def open_run(self, folder, data_path=None) -> None:
+        """Open a saved run folder: its curves, weights and settings replace the current run. ``data_path``:
+        where its data set is now (else where the run says it was, or where the window finds it)."""
         self.controller.pause()
         paths = self._data_paths()
         paths.pop(IMAGE_FOLDER_DATASET, None)  # a run on images reopens its own folder, not the last one opened
-        self.controller.open_run(folder, paths)
+        self.controller.open_run(folder, paths, data_path)
 
     def save_run(self, folder) -> None:
         """Save the current run into ``folder`` (DESIGN.md §7), in the training thread between chunks."""
+        self.controls.flush_live()  # α typed a moment ago is part of the run saved (it waits 0.2 s to be sent)
         self.controller.save_run(folder)
 
     def export_csv(self, path) -> Path:
@@ -824,6 +827,40 @@ class MainWindow(QMainWindow):
         elif clicked is folder:
             self.choose_data_path(name, True)
 
+    @Slot(str, str, str, str)
+    def _on_run_data_missing(self, folder: str, name: str, recorded: str, message: str) -> None:
+        """A run folder's data set is not where it was: ask where it is (a folder or an archive), then open the
+        run with it. The engine's ``message`` speaks to the command line (``--data``), so the question is the
+        window's own, about its buttons."""
+        title = short_title(name)
+        where = (f"It was read from {recorded}, which is not there now." if recorded else
+                 f"{title} is not on this computer (nor in {self._cache_hint(name)}).")
+        box = QMessageBox(QMessageBox.Icon.Question, f"Where is {title}?",
+                          f"The run in {folder} was trained on {title}. {where}\n\nLocate the folder or the archive "
+                          "that holds it, and the run opens and can go on.", parent=self)
+        box.setObjectName("runDataMissingDialog")
+        folder_button = box.addButton("Locate folder…", QMessageBox.ButtonRole.AcceptRole)
+        archive_button = box.addButton("Locate archive…", QMessageBox.ButtonRole.ActionRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(folder_button)
+        box.exec()
+        clicked = box.clickedButton()
+        if clicked not in (folder_button, archive_button):
+            return
+        path = self._ask_data_path(name, folder=clicked is folder_button)
+        if path:
+            self._pending_data_path = (name, path)  # remembered for the data set once the run has opened
+            self.open_run(folder, data_path=path)
+
+    def _ask_data_path(self, name: str, folder: bool) -> str:
+        """A folder or an archive that the person picks as holding ``name`` ("" when they cancel)."""
+        title = f"Locate {short_title(name)}"
+        if folder:
+            return QFileDialog.getExistingDirectory(self, title, self._last_folder())
+        path, _ = QFileDialog.getOpenFileName(self, title, self._last_folder(),
+                                              "Archives (*.tar.gz *.tgz *.tar *.gz *.zip);;All files (*)")
+        return path
+
     @Slot()
     def show_about(self) -> None:
         sets = "".join(f"<li><b>{spec.title}</b>: {spec.attribution} <i>Licence:</i> {spec.licence}</li>"
@@ -966,6 +1003,7 @@ class MainWindow(QMainWindow):
     def _set_redraw_budget(self) -> None:
         flat_out = self.controller.running and self.controls.pace is None
         self.view.redraw_fraction = REDRAW_BUSY_FRACTION if flat_out else REDRAW_IDLE_FRACTION
+        self.view.set_live(self.controller.running)
 
     @Slot()
     def _on_rebuild_requested(self) -> None:

@@ -14,7 +14,7 @@ from PySide6.QtCore import Slot
 from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
                                QPushButton, QVBoxLayout, QWidget)
 
-from gdstudio.engine.runs import FILES, PENDING
+from gdstudio.engine.runs import FILES, PENDING, is_run_folder
 
 NOTE_WIDTH = 420
 
@@ -31,6 +31,9 @@ def folder_problem(folder: Path) -> str | None:
         return f"{folder} cannot be read ({exc.strerror or exc})."
     if entries and not entries & {*FILES, PENDING}:
         return f"{folder} already holds other files: choose another name."
+    ours = sorted(entries & set(FILES))
+    if ours and not is_run_folder(folder):  # someone's own config.json: Save would write over it
+        return f"{folder} holds a {ours[0]} that is not a GD Studio run's: choose another name."
     return None
 
 

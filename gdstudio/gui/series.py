@@ -30,7 +30,17 @@ class RunCurves:
 
     def __init__(self, limit: int = GUI_HISTORY_LIMIT) -> None:
         self.limit = limit
+        self._listeners: list = []
         self.clear()
+
+    def listen(self, callback) -> None:
+        """Call ``callback()`` after every change of the data: whoever draws it can sleep until then (an idle
+        window must not wake up to find nothing new, issue 17 item 6)."""
+        self._listeners.append(callback)
+
+    def _changed(self) -> None:
+        for callback in self._listeners:
+            callback()
 
     def clear(self) -> None:
         self.steps = Table(STEP_COLUMNS, self.limit)
@@ -39,6 +49,10 @@ class RunCurves:
         # Grows on, also across a clear: back at 0, a view that had drawn revision 0 would miss the new run.
         self.revision = getattr(self, "revision", -1) + 1
         """Grows with every change of the data: views redraw when it differs from what they drew."""
+        self.evals_revision = getattr(self, "evals_revision", -1) + 1
+        """Grows with every change of the accuracy measurements (a few times an epoch): the accuracy plot need not
+        be redrawn at every step."""
+        self._changed()
 
     def add(self, record: Progress) -> None:
         """Append one record: see :meth:`add_many`."""
@@ -63,9 +77,11 @@ class RunCurves:
             self.evals.extend(step=step, epoch=np.array(epoch), examples=np.array(examples, np.int64),
                               train_accuracy=np.array(train), val_accuracy=np.array(val),
                               evaluations=self._evaluations_at(step))
+            self.evals_revision += 1
         for record in records:
             self.changes.extend(record.changes)
         self.revision += 1
+        self._changed()
 
     def load(self, steps: dict, evals: dict, changes) -> None:
         """Replace everything with saved columns (``Table.as_dict()`` form) and changes."""
@@ -77,6 +93,8 @@ class RunCurves:
                               evaluations=self._evaluations_at(np.asarray(evals["step"])))
         self.changes = list(changes)
         self.revision += 1
+        self.evals_revision += 1
+        self._changed()
 
     def __len__(self) -> int:
         return len(self.steps)

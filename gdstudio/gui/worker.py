@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QThread, Signal
 
-from gdstudio.config import (GDStudioError, TrainConfig)
+from gdstudio.config import DataNotFound, GDStudioError, TrainConfig
 from gdstudio.engine.progress import DIVERGED, OK, RUNNING, STOPPED, Change, Progress
 
 PROGRESS_INTERVAL_S = 1 / 30
@@ -133,6 +133,9 @@ class TrainingThread(QThread):
         Why CUDA cannot run here ("" when it can), found once at start (importing numba.cuda takes a while).
     resumed(float)
         After a divergence, the α the run goes on with, when the thread chose it (``resume_diverged(None)``).
+    run_data_missing(str, str, str, str)
+        A run folder could not be opened because its data set is not where it was looked for:
+        ``(folder, data set name, the place the run recorded or "", message)``; the session kept is unchanged.
     """
 
     loaded = Signal(object)
@@ -143,6 +146,7 @@ class TrainingThread(QThread):
     failed = Signal(str, str, str)
     backends_checked = Signal(str)
     resumed = Signal(float)
+    run_data_missing = Signal(str, str, str, str)
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -159,7 +163,6 @@ class TrainingThread(QThread):
         self._pending: list[Progress] = []
         self._last_emit = 0.0
         self._best: tuple | None = None  # (loss, step, W, b): the lowest-loss weights seen, for "resume"
-        self._data_path: str | None = None  # where the session's data set was located, if it was
         self._state = NO_SESSION
         self._backends_checked = False
 
@@ -171,8 +174,10 @@ class TrainingThread(QThread):
         until the new one is ready. A given data set is only read, never written, by this thread."""
         self._put("load", config, data_path, dataset)
 
-    def open_run(self, folder, data_paths: dict | None = None) -> None:
-        self._put("open", str(folder), dict(data_paths or {}))
+    def open_run(self, folder, data_paths: dict | None = None, data_path=None) -> None:
+        """Open a run folder; its data set is read from ``data_path`` if given, else from where the run says,
+        else from where it is found without a path, else from ``data_paths[name]`` (the located ones)."""
+        self._put("open", str(folder), dict(data_paths or {}), None if data_path is None else str(data_path))
 
     def save_run(self, folder) -> None:
         self._put("save", str(folder))
@@ -283,22 +288,27 @@ class TrainingThread(QThread):
         self._set_state(LOADING)  # on failure, _safely puts back the state of the session kept
         session = Session(config, dataset=dataset, data_path=data_path)
         self._warm_up(session)
-        self._replace(session, data_path)
-        self.loaded.emit(session_info(session, "new", data_path=data_path))
+        self._replace(session)
+        self.loaded.emit(session_info(session, "new", data_path=session.data_path))
         self._set_state(READY)
 
-    def _do_open(self, folder: str, data_paths: dict) -> None:
+    def _do_open(self, folder: str, data_paths: dict, data_path: str | None = None) -> None:
         from gdstudio.engine.runs import load_run
 
         from gdstudio.engine.resume import restore_session
 
         self._set_state(LOADING)
         run = load_run(folder)
-        data_path = data_paths.get(run.dataset) or run.data_path
-        session = restore_session(run, data_path)
+        try:
+            session = restore_session(run, data_path, located=[data_paths.get(run.dataset)])
+        except DataNotFound as exc:  # a person can point to it: the window asks where it is
+            self.run_data_missing.emit(folder, run.dataset, exc.path or "", str(exc))
+            self._set_state(self._resting_state(), force=True)
+            return
         self._warm_up(session)
-        self._replace(session, data_path)
-        self.loaded.emit(session_info(session, "opened", folder=folder, with_history=True, data_path=data_path))
+        self._replace(session)
+        self.loaded.emit(session_info(session, "opened", folder=folder, with_history=True,
+                                      data_path=session.data_path))
         self._set_state(self._resting_state())
 
     def _do_save(self, folder: str) -> None:
@@ -307,7 +317,7 @@ class TrainingThread(QThread):
         session = self._require_session()
         final = session.final_metrics()
         final.update(status=session.status, steps=session.step, epoch=session.epoch)
-        save_run(Path(folder), session, final, data_path=self._data_path)
+        save_run(Path(folder), session, final)  # with where the session's data was read from, if from a path
         self.saved.emit(folder)
 
     def _do_train(self, extend_epochs) -> None:
@@ -315,7 +325,7 @@ class TrainingThread(QThread):
         if session.status == DIVERGED:
             self._set_state(DIVERGED_STATE, force=True)
             return
-        if session.target_reached() and session.config.steps is None and session.config.budget is None:
+        if session.target_reached():  # Continue: an epochs target moved on (a --steps or --budget run's too)
             extra = float(extend_epochs or session.config.epochs or 1.0)
             session.set_target(epochs=session.epoch + extra)
             self._generator = None
@@ -350,7 +360,7 @@ class TrainingThread(QThread):
         self._generator = None
         self._running = False
         self._best = None
-        self.loaded.emit(session_info(session, "reset", data_path=self._data_path))
+        self.loaded.emit(session_info(session, "reset", data_path=session.data_path))
         self._set_state(READY)
 
     def _do_request(self, changes: dict) -> None:
@@ -458,10 +468,9 @@ class TrainingThread(QThread):
             raise GDStudioError("no data set is loaded yet")
         return self._session
 
-    def _replace(self, session, data_path=None) -> None:
+    def _replace(self, session) -> None:
         self._flush()
         self._session = session
-        self._data_path = None if data_path is None else str(data_path)
         self._generator = None
         self._running = False
         self._best = None

@@ -20,6 +20,7 @@ import numpy as np
 from numba import njit, prange
 
 from gdstudio.config import CPU_WIDE_VECTORS
+from gdstudio.kernels.quick_load import quick_load
 
 
 def _prefer_wide_vectors() -> None:
@@ -71,7 +72,7 @@ def _compile_twice(func):
     twin.__qualname__ = func.__qualname__ + "_parallel"
     twin.__module__ = func.__module__
     parallel = njit(nogil=True, cache=True, fastmath=_FASTMATH, parallel=True)(twin)
-    return serial, parallel
+    return quick_load(serial), quick_load(parallel)  # the entry points: loaded from the cache without a refresh
 
 
 @njit(nogil=True, cache=True, fastmath=_FASTMATH)

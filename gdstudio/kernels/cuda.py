@@ -28,12 +28,16 @@ every sum runs in an order fixed by it, so the same inputs give the same bits. T
 from __future__ import annotations
 
 import math
+import sys
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 from numba import config as numba_config
 from numba import cuda
+
+from gdstudio import config
 
 SVM = 0
 SOFTMAX = 1
@@ -260,10 +264,20 @@ def grid_blocks(batch_size: int, C: int, D: int, threads_per_block: int) -> int:
     return min(wanted, cuda.get_current_device().MULTIPROCESSOR_COUNT)
 
 
+def launch_threads(threads_per_block: int) -> int:
+    """The threads per block a launch uses: ``threads_per_block`` on a device; under the simulator at most
+    ``config.CUDA_SIM_THREADS_PER_BLOCK`` (it runs every thread as a Python thread, and every barrier waits for
+    all of them), so the CUDA path can be tried end to end without a GPU."""
+    tpb = int(threads_per_block)
+    if numba_config.ENABLE_CUDASIM:
+        return min(tpb, config.CUDA_SIM_THREADS_PER_BLOCK)
+    return tpb
+
+
 def _launch(data: DeviceData, order, start, n_steps, batch_size, W, b, lr, reg, loss_id, loss_limit,
             threads_per_block):
     """One cooperative launch of :func:`chunk_kernel`; returns the device arrays it filled."""
-    tpb = int(threads_per_block)
+    tpb = launch_threads(threads_per_block)
     C, D = W.shape
     B = int(batch_size)
     blocks = grid_blocks(B, C, D, tpb)
@@ -277,12 +291,29 @@ def _launch(data: DeviceData, order, start, n_steps, batch_size, W, b, lr, reg, 
                                                                            np.int32)],
         "status": cuda.to_device(np.zeros(3, np.int64)),  # [status, failing step, overflow flag]
     }
-    chunk_kernel(tpb, C)[blocks, tpb](
-        data.X, data.y, dev["order"], int(start), int(n_steps), B, data.mean, data.scale, dev["W"], dev["b"],
-        np.float32(lr), np.float32(reg), int(loss_id), np.float32(loss_limit), cuda.device_array((B, C), np.float32),
-        dev["dW"], dev["db"], cuda.device_array(B, np.float32), cuda.device_array(B, np.int32),
-        cuda.device_array(blocks, np.float64), *dev["outs"], dev["status"])
+    with _simulator_pace():
+        chunk_kernel(tpb, C)[blocks, tpb](
+            data.X, data.y, dev["order"], int(start), int(n_steps), B, data.mean, data.scale, dev["W"], dev["b"],
+            np.float32(lr), np.float32(reg), int(loss_id), np.float32(loss_limit),
+            cuda.device_array((B, C), np.float32), dev["dW"], dev["db"], cuda.device_array(B, np.float32),
+            cuda.device_array(B, np.int32), cuda.device_array(blocks, np.float64), *dev["outs"], dev["status"])
     return dev
+
+
+@contextmanager
+def _simulator_pace():
+    """Under the simulator, a short interpreter switch interval for the launch: its manager thread polls the
+    block's threads while holding the GIL, so at Python's default 5 ms every barrier waited milliseconds for
+    each thread to be let back in (``config.CUDA_SIM_SWITCH_INTERVAL``; the previous interval is restored)."""
+    if not numba_config.ENABLE_CUDASIM:
+        yield
+        return
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(config.CUDA_SIM_SWITCH_INTERVAL)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(previous)
 
 
 def train_chunk(data: DeviceData, order, start, n_steps, batch_size, W, b, lr, reg, loss_id, loss_limit,

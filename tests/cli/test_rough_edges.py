@@ -206,6 +206,7 @@ FLAGS = {  # (command, flag): (what is allowed, bad values)
     ("sweep", "--rounds"): (WHOLE_1, ["nan", "inf", "-1", "0", "1.5", "abc"]),
     ("sweep", "--seed"): ("a whole number from 0 to 2**63 - 1", ["nan", "-1", "1.5", "abc", "1e30"]),
     ("bench", "--repeats"): (WHOLE_1, ["nan", "inf", "-1", "0", "1.5", "abc"]),
+    ("bench", "--epochs"): (WHOLE_1, ["nan", "inf", "-1", "0", "1.5", "abc"]),
 }
 CASES = [(command, flag, allowed, value) for (command, flag), (allowed, values) in FLAGS.items() for value in values]
 

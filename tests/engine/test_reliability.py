@@ -93,6 +93,29 @@ def test_resumed_run_is_bitwise_the_uninterrupted_one(tmp_path):
                                   whole.history.evals.column("val_accuracy"))
 
 
+def test_a_change_asked_for_while_paused_is_saved_and_resumed_bitwise(tmp_path):
+    """α typed while a run is paused is queued for the next step; a save then must not lose it: the resumed run
+    trains with it from that step, marked there, bitwise as the run that was never saved."""
+    dataset = make_dataset()
+    whole = Session(TrainConfig(dataset="tiny", lr=0.5, reg=1e-3, batch_size=16, steps=40), dataset=dataset)
+    list(whole.run(max_steps=13))
+    whole.request(lr=0.05, loss="svm")
+    list(whole.run())
+    folder, paused = make_run(tmp_path, dataset, steps=13)
+    paused.request(lr=0.05, loss="svm")  # typed while paused, then File → Save
+    save_run(folder, paused)
+    run = load_run(folder)
+    run.config = run.config.replace(steps=40)
+    resumed = restore_session(run, dataset=dataset)
+    assert (resumed.lr, resumed.loss) == (0.05, "svm")  # what `train --resume` reports as in force
+    assert [(c.step, c.name, c.new) for c in resumed.history.changes] == [(13, "lr", 0.05), (13, "loss", "svm")]
+    list(resumed.run())
+    np.testing.assert_array_equal(resumed.W, whole.W)
+    np.testing.assert_array_equal(resumed.history.steps.column("loss"), whole.history.steps.column("loss"))
+    assert [(c.step, c.name, c.new) for c in resumed.history.changes] == \
+        [(c.step, c.name, c.new) for c in whole.history.changes]
+
+
 def test_cli_resume_refuses_changed_settings(tmp_path, capsys):
     assert main(["train", "--steps", "5", "--quiet", "--out", str(tmp_path / "r")]) == 0
     assert main(["train", "--resume", str(tmp_path / "r"), "--lr", "0.1"]) == 2

@@ -22,7 +22,7 @@ from gdstudio.gui.controller import ENDED
 from .conftest import open_window
 from .dialogs import DialogAnswerer, press_button, press_ok, type_path_and_accept
 from .person import (WAIT_MS, click, curve_data, find, named_curve, pick, press, trigger_menu, type_into,
-                     wait_idle)
+                     visible_text, wait_idle)
 
 RUN_MS = 60_000
 """A whole short lesson run (a few hundred steps) on a loaded 2-core machine."""
@@ -339,6 +339,42 @@ def test_save_run_as_makes_a_new_folder_by_name(qtbot, window, tmp_path):
                     dialog.reject()
         assert not any(isinstance(d, QMessageBox) for d in answerer.seen), answerer.texts
         assert json.loads((parent / target / "config.json").read_text())["state"]["step"] == 1
+
+
+def test_save_run_as_refuses_a_folder_whose_config_json_is_not_a_run(qtbot, window, tmp_path):
+    """Save run as… into a folder holding someone's own config.json (not a GD Studio run's): the dialog says so
+    and Save stays disabled, as `train --out` refuses it; the file is left as it was."""
+    parent = tmp_path / "projects"
+    (parent / "website").mkdir(parents=True)
+    theirs = parent / "website" / "config.json"
+    theirs.write_text('{"theme": "dark"}')
+    click(qtbot, find(window, QPushButton, "stepButton"))
+    qtbot.waitUntil(lambda: len(live_loss(window)[0]) == 1, timeout=WAIT_MS)
+    seen = {}
+
+    def answer(dialog):
+        if isinstance(dialog, QMessageBox):
+            press_ok(dialog)
+            return
+        type_into(qtbot, dialog.findChild(QLineEdit, "runParentEdit"), str(parent), commit=None)
+        type_into(qtbot, dialog.findChild(QLineEdit, "runNameEdit"), "website", commit=None)
+        save = dialog.findChild(QPushButton, "saveRunFolderButton")
+        seen.update(note=visible_text(dialog.findChild(QLabel, "runFolderNote")), enabled=save.isEnabled())
+        click(qtbot, save)
+        press(qtbot, dialog.findChild(QLineEdit, "runNameEdit"), Qt.Key.Key_Return)  # Return: no save either
+        seen["open_after_save"] = dialog.isVisible()
+        dialog.reject()
+
+    answerer = DialogAnswerer(answer)
+    try:
+        trigger_menu(window, "File", "Save run as…")
+        qtbot.waitUntil(lambda: "open_after_save" in seen, timeout=WAIT_MS)
+        wait_idle(qtbot, 300)
+    finally:
+        answerer.stop()
+    assert "not a GD Studio run" in seen["note"] and not seen["enabled"] and seen["open_after_save"]
+    assert theirs.read_text() == '{"theme": "dark"}'
+    assert sorted(p.name for p in (parent / "website").iterdir()) == ["config.json"]
 
 
 def test_errors_in_the_window_name_the_menu_not_the_command_line(qtbot):

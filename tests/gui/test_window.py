@@ -40,8 +40,12 @@ def start_long_run(qtbot, window, points=30):
 
 
 def pause(qtbot, window):
+    """Pause and wait until the training thread has stopped: the window shows "paused" at the click, while the
+    thread may still be finishing a chunk; the thread sends what it did, then says it paused (in that order)."""
     if window.controller.state == RUNNING_STATE:
-        click(qtbot, window, "startButton")
+        thread = window.controller._thread
+        with qtbot.waitSignal(thread.state_changed, timeout=RUN_TIMEOUT_MS, check_params_cb=lambda s: s == PAUSED):
+            click(qtbot, window, "startButton")
     qtbot.waitUntil(state_is(window, PAUSED), timeout=RUN_TIMEOUT_MS)
 
 
@@ -98,8 +102,7 @@ def test_start_shows_the_loss_falling_and_accuracy_rising(qtbot, window):
 def test_pause_stops_new_points_and_resume_goes_on(qtbot, window):
     start_long_run(qtbot, window)
     assert child(window, QPushButton, "startButton").text() == "Pause"
-    pause(qtbot, window)
-    qtbot.wait(50)  # any batch already on its way has arrived
+    pause(qtbot, window)  # returns once every batch sent before the pause has arrived
     count, step = len(window.curves), window.controller.last_progress.step
     qtbot.wait(300)
     assert len(window.curves) == count and window.controller.last_progress.step == step
@@ -145,6 +148,26 @@ def test_live_change_of_lr_takes_effect_and_is_marked(qtbot, window):
     line = window.view.marker_lines()[-1]
     assert isinstance(line, pg.InfiniteLine) and line in window.view.loss_plot.getPlotItem().items
     assert line.value() == pytest.approx(change.step)
+    pause(qtbot, window)
+
+
+def test_change_markers_past_the_limit_leave_nothing_behind_on_the_plot(qtbot, window):
+    """The loss plot keeps its newest MAX_MARKERS change markers; the older ones must be gone whole: a removed
+    label that still listened to the plot's paints was called after the garbage collector had emptied it
+    ("'InfLineLabel' object has no attribute 'textItem'" in the event loop, 3 soaks in 5 under load)."""
+    from gdstudio.gui.curves import MAX_MARKERS
+
+    scene = window.view.loss_plot.scene()
+    start_long_run(qtbot, window)
+    listening_before = scene.receivers("2sigPrepareForPaint()")
+    spin = child(window, QDoubleSpinBox, "lrSpin")
+    for number in range(MAX_MARKERS + 20):
+        value = 0.01 + 0.001 * number
+        spin.setValue(value)
+        qtbot.waitUntil(lambda: f"α = {value:g}" in labels(window), timeout=RUN_TIMEOUT_MS)
+    assert len(window.view.marker_lines()) == MAX_MARKERS
+    listening = scene.receivers("2sigPrepareForPaint()") - listening_before
+    assert listening <= MAX_MARKERS, f"{listening} labels listen to the loss plot's paints, {MAX_MARKERS} are shown"
     pause(qtbot, window)
 
 
