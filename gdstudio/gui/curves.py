@@ -24,6 +24,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
                                QPushButton, QSizePolicy, QSlider, QSplitter, QVBoxLayout, QWidget)
 
+from gdstudio.gui.flow import flow_row, group
 from gdstudio.gui.series import X_AXES, RunCurves, display
 from gdstudio.gui.views.lessons import adopt_presenter_texts
 
@@ -198,22 +199,17 @@ class CurvesView(QWidget):
         self.smoothing_label.setMinimumWidth(QLabel("smoothing 0.99").sizeHint().width())
         self._show_smoothing()
 
-        options = QHBoxLayout()
-        options.addWidget(QLabel("x axis:"))
-        options.addWidget(self.x_axis_combo)
-        options.addSpacing(6)
-        options.addWidget(self.log_check)
-        options.addSpacing(6)
-        options.addWidget(self.smoothing_label)
-        options.addWidget(self.smoothing_slider)
-        options.addStretch(1)
+        # One row where there is room, more where there is not: the curves' minimum width is then the widest
+        # option's, and the separators beside them can move (issue 17 item 5).
+        options = flow_row(group("x axis:", self.x_axis_combo), self.log_check,
+                           group(self.smoothing_label, self.smoothing_slider), spacing=6)
 
         self.loss_plot = TimedPlotWidget()  # PlotWidget passes keyword arguments to its PlotItem, not to Qt
         self.loss_plot.setObjectName("lossPlot")
         self.accuracy_plot = TimedPlotWidget()
         self.accuracy_plot.setObjectName("accuracyPlot")
-        self.loss_plot.setMinimumHeight(180)
-        self.accuracy_plot.setMinimumHeight(140)
+        self.loss_plot.setMinimumHeight(120)  # low enough for the views below the curves on a small screen
+        self.accuracy_plot.setMinimumHeight(100)
         for plot in (self.loss_plot, self.accuracy_plot):
             # Horizontal grid lines only, and not the finest level: the grid is redrawn with the axes at every
             # frame, and a full one cost as much as all the curves together.

@@ -80,10 +80,23 @@ IN_WINDOW_WORDS = (
 """The engine's messages speak to the command line (a ``--data`` flag); in the window they name the menu."""
 
 
-def views_dock_width(window_width: int) -> int:
-    """The views dock's first width: a third of the window, and room for a view's controls (Qt gives the dock
-    less where the curves need it)."""
-    return max(460, window_width // 3)
+VIEWS_BESIDE_ROOM = 840
+"""Beside the training panel, the curves and a view side by side need this much width (about 440 px for the
+curves, 400 for a view). With less (1024×768; presenter mode at 1366×768) the views go below the curves, where
+both get the whole width (issue 17 item 5: beside them, the views got 173 px and scrolled sideways)."""
+VIEWS_BELOW_SHARE = 0.4
+"""The share of the window's height the views get below the curves."""
+VIEW_WIDTH = 380
+"""The views dock's narrowest first width beside the curves: every view's controls fit it."""
+CURVES_WIDTH = 510
+"""The curves' width with their options on one row (x axis, log scale, smoothing)."""
+
+
+def views_dock_width(window_width: int, room: int | None = None) -> int:
+    """The views dock's first width beside the curves: a third of the window, but no more than leaves the curves
+    ``CURVES_WIDTH`` of the ``room`` beside the training panel, and at least ``VIEW_WIDTH``."""
+    wanted = window_width // 3 if room is None else min(window_width // 3, room - CURVES_WIDTH)
+    return max(VIEW_WIDTH, wanted)
 
 
 class RateMeter:
@@ -202,9 +215,20 @@ class MainWindow(QMainWindow):
         self.controls_dock = QDockWidget("Training", self)
         self.controls_dock.setObjectName("controlsDock")
         self.controls_dock.setWidget(scroll)
+        # Closable: View → Training panel hides it, and gives its room to the curves and views (issue 17 item 5).
         self.controls_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
-                                       | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+                                       | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+                                       | QDockWidget.DockWidgetFeature.DockWidgetClosable)
+        self.controls_dock.toggleViewAction().setText("Training panel")
+        self.controls_dock.toggleViewAction().setStatusTip("Show or hide the training panel (Start and Reset stay in "
+                                                           "the Run menu)")
+        self.controls_dock.installEventFilter(self)  # its width decides where the views go
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.controls_dock)
+        # The training panel keeps the whole height on the left, so views below the curves do not run under it.
+        for corner in (Qt.Corner.TopLeftCorner, Qt.Corner.BottomLeftCorner):
+            self.setCorner(corner, Qt.DockWidgetArea.LeftDockWidgetArea)
+        for corner in (Qt.Corner.TopRightCorner, Qt.Corner.BottomRightCorner):
+            self.setCorner(corner, Qt.DockWidgetArea.RightDockWidgetArea)
 
         central = QWidget(objectName="centralArea")
         layout = QVBoxLayout(central)
@@ -264,7 +288,8 @@ class MainWindow(QMainWindow):
                 self.tabifyDockWidget(first, dock)
             self.views[cls.object_name] = view
             self.view_docks[cls.object_name] = dock
-        self.setTabPosition(Qt.DockWidgetArea.RightDockWidgetArea, QTabWidget.TabPosition.North)
+        for area in (Qt.DockWidgetArea.RightDockWidgetArea, Qt.DockWidgetArea.BottomDockWidgetArea):
+            self.setTabPosition(area, QTabWidget.TabPosition.North)
         self._configure_tab_bars()
         # Tab moves on from a table or a text box (a table's Tab walked its cells, and the focus stayed there).
         for view in self.views.values():
@@ -275,6 +300,11 @@ class MainWindow(QMainWindow):
         first.raise_()
         self._views_dock = first
         self._docks_sized = False
+        self._views_below_for_width: bool | None = None
+        """Where the window's width last put the views (below the curves or beside them); the person may move
+        them with View → Views below the curves, and the width moves them again only when it asks otherwise."""
+        self._views_beside_width: int | None = None
+        self._arrangement_due = False
         self.views["confusionView"].on_cell_clicked = self._show_confusion_cell
 
     def _show_confusion_cell(self, true_class: int, predicted: int, indices) -> None:
@@ -336,6 +366,103 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(50, self, lambda: self._restore_dock_widths(tries - 1))
         else:
             self._dock_widths_wanted = []
+
+    # Where the views go ---------------------------------------------------------------------------------------
+
+    def _view_docks_in(self, *areas: Qt.DockWidgetArea) -> list[QDockWidget]:
+        return [dock for dock in self.view_docks.values()
+                if not dock.isFloating() and self.dockWidgetArea(dock) in areas]
+
+    @property
+    def views_below(self) -> bool:
+        """The views are in tabs below the curves (not beside them on the right)."""
+        docked = self._view_docks_in(Qt.DockWidgetArea.RightDockWidgetArea, Qt.DockWidgetArea.BottomDockWidgetArea)
+        return bool(docked) and all(self.dockWidgetArea(dock) == Qt.DockWidgetArea.BottomDockWidgetArea
+                                    for dock in docked)
+
+    @Slot(bool)
+    def set_views_below(self, below: bool) -> None:
+        """Put the docked views in tabs below the curves (``below``), or beside them on the right. The view on top
+        stays on top, closed views stay closed, floated ones stay where they are."""
+        below = bool(below)
+        right, bottom = Qt.DockWidgetArea.RightDockWidgetArea, Qt.DockWidgetArea.BottomDockWidgetArea
+        target = bottom if below else right
+        docked = self._view_docks_in(right, bottom)
+        moving = [dock for dock in docked if self.dockWidgetArea(dock) != target]
+        if moving:
+            if below:
+                beside = [dock for dock in moving if dock.isVisible()]
+                if beside:
+                    self._views_beside_width = beside[0].width()
+            on_top = next((dock for dock in docked if dock.isVisible() and not dock.visibleRegion().isEmpty()), None)
+            closed = [dock for dock in moving if dock.isHidden()]
+            anchor = next((dock for dock in docked if dock not in moving and not dock.isHidden()), None)
+            for dock in [d for d in moving if not d.isHidden()] + closed:  # a closed one joins the tabs, hidden
+                if anchor is None:
+                    self.addDockWidget(target, dock)
+                    anchor = dock
+                else:
+                    self.tabifyDockWidget(anchor, dock)
+            for dock in closed:
+                dock.hide()
+            if on_top is not None:
+                on_top.raise_()
+            self._configure_tab_bars()
+            # Sizes of docks hold once the layout has placed them in their new area.
+            QTimer.singleShot(0, self, self._size_views_area)
+        if self.views_below_action.isChecked() != below:
+            self.views_below_action.setChecked(below)
+
+    @Slot()
+    def _size_views_area(self) -> None:
+        """The views' share of the window in their area: below the curves, ``VIEWS_BELOW_SHARE`` of the height;
+        beside them, the width they had there, or their first width where that is more."""
+        below = self.views_below
+        shown = [dock for dock in self._view_docks_in(Qt.DockWidgetArea.BottomDockWidgetArea if below
+                                                      else Qt.DockWidgetArea.RightDockWidgetArea)
+                 if dock.isVisible()]
+        if not shown:
+            return
+        if below:
+            height = self.height() - self.menuBar().height() - self.statusBar().height()
+            self.resizeDocks([shown[0]], [int(VIEWS_BELOW_SHARE * height)], Qt.Orientation.Vertical)
+        else:
+            # The width they had there, unless that was a sliver (a small window's first layout put them there).
+            first = views_dock_width(self.width(), self._room_beside_panel())
+            width = max(self._views_beside_width or 0, first)
+            self.resizeDocks([shown[0]], [width], Qt.Orientation.Horizontal)
+
+    def _room_beside_panel(self) -> int:
+        """The window's width less the training panel's, where the curves and the views share it."""
+        panel = self.controls_dock
+        docked = panel.isVisible() and not panel.isFloating()
+        return self.width() - (panel.width() if docked else 0)
+
+    def _arrange_views_later(self) -> None:
+        if self._docks_sized and not self._arrangement_due:
+            self._arrangement_due = True
+            QTimer.singleShot(0, self, self._arrange_views_for_width)
+
+    @Slot()
+    def _arrange_views_for_width(self) -> None:
+        """Below the curves when the room beside the training panel is too narrow for the curves and a view side
+        by side; beside them when it is wide enough. Only when the width asks otherwise than it last did: a
+        person's own choice (View → Views below the curves) stays until then."""
+        self._arrangement_due = False
+        below = self._room_beside_panel() < VIEWS_BESIDE_ROOM
+        if below != self._views_below_for_width:
+            self._views_below_for_width = below
+            self.set_views_below(below)
+
+    def resizeEvent(self, event) -> None:  # Qt override
+        super().resizeEvent(event)
+        self._arrange_views_later()
+
+    def eventFilter(self, watched, event) -> bool:  # Qt override
+        if watched is self.controls_dock and event.type() in (QEvent.Type.Resize, QEvent.Type.Show,
+                                                              QEvent.Type.Hide):
+            self._arrange_views_later()  # the panel's width changed (presenter mode) or it was hidden
+        return super().eventFilter(watched, event)
 
     def _keep_on_screen(self) -> None:
         """Inside the screen's available area (frame included), at the size asked for or smaller."""
@@ -412,6 +539,9 @@ class MainWindow(QMainWindow):
         self.previous_view_action = self._action("Previous view", self._on_previous_view,
                                                  QKeySequence("Ctrl+Shift+Tab"),
                                                  "Bring the previous view to the front")
+        self.views_below_action = self._action("Views below the curves", self.set_views_below, None,
+                                               "The views in tabs below the curves (a narrow window puts them there)",
+                                               checkable=True)
         self.about_action = QAction("About GD Studio", self)
         self.about_action.triggered.connect(self.show_about)
 
@@ -451,6 +581,7 @@ class MainWindow(QMainWindow):
         view_menu.addAction(self.log_action)
         view_menu.addSeparator()
         view_menu.addAction(self.controls_dock.toggleViewAction())
+        view_menu.addAction(self.views_below_action)
         views_menu = view_menu.addMenu("Views")
         for action in self.view_actions.values():
             views_menu.addAction(action)  # brings the view to the front (showing it again if it was closed)
@@ -1268,9 +1399,11 @@ class MainWindow(QMainWindow):
         if not self._docks_sized:  # sizes of docks only hold once the window has its own
             self._docks_sized = True
             self._keep_on_screen()
-            self.resizeDocks([self._views_dock], [views_dock_width(self.width())], Qt.Orientation.Horizontal)
+            self.resizeDocks([self._views_dock], [views_dock_width(self.width(), self._room_beside_panel())],
+                             Qt.Orientation.Horizontal)
             # A window manager adds its frame only once the window is mapped: fit again then.
             QTimer.singleShot(0, self, self._keep_on_screen)
+            self._arrange_views_later()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # Qt override
         if not self._closed:

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QEvent, QPoint, QSize, Qt, Signal, Slot
-from PySide6.QtGui import QGuiApplication, QValidator
-from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QScrollArea, QSlider, QSplitter, QWidget
+from PySide6.QtCore import QEvent, QObject, QPoint, QSize, Qt, Signal, Slot
+from PySide6.QtGui import QGuiApplication, QPixmap, QValidator
+from PySide6.QtWidgets import (QDoubleSpinBox, QHBoxLayout, QLabel, QScrollArea, QSizePolicy, QSlider, QSplitter,
+                               QWidget)
 
 SLIDER_STEPS_PER_DECADE = 24
 _NICE = (1.0, 2.0, 5.0)
@@ -184,15 +185,33 @@ class LogSpinSlider(QWidget):
         self.value_changed.emit(value)
 
 
+REFLOWED_HEIGHT = 220
+"""The height a reflowing splitter's widget asks for (by default) when they stand one above the other: enough for
+a plot's axis title ("validation accuracy (%)"); a dock lower than their sum scrolls to them."""
+
+
 class ReflowingSplitter(QSplitter):
     """A splitter whose widgets stand side by side when it is at least ``side_by_side_width`` wide, and one above
     the other when it is narrower (a view in a narrow dock), so that no plot is squeezed until its axes' titles
-    are cut."""
+    are cut. One above the other, each asks for ``stacked_height`` (or its minimum height)."""
 
-    def __init__(self, side_by_side_width: int, parent: QWidget | None = None) -> None:
+    def __init__(self, side_by_side_width: int, parent: QWidget | None = None,
+                 stacked_height: int = REFLOWED_HEIGHT) -> None:
         super().__init__(Qt.Orientation.Horizontal, parent)
         self.side_by_side_width = side_by_side_width
+        self.stacked_height = stacked_height
         self.setChildrenCollapsible(False)
+
+    def sizeHint(self) -> QSize:  # Qt override
+        """One above the other, each ``stacked_height`` tall (or its minimum): the plots' own preferred heights
+        added up made a view taller than a 1920×1080 screen's dock, and a view whose height follows its width (a
+        wrapped label) is shown at its preferred height by its dock's scroll area, which then scrolled."""
+        hint = super().sizeHint()
+        if self.orientation() == Qt.Orientation.Vertical and self.count():
+            heights = [max(self.widget(i).minimumSizeHint().height(), self.widget(i).minimumHeight(),
+                           self.stacked_height) for i in range(self.count())]
+            hint.setHeight(sum(heights) + self.handleWidth() * (self.count() - 1))
+        return hint
 
     def resizeEvent(self, event) -> None:  # Qt override
         wide = event.size().width() >= self.side_by_side_width
@@ -203,6 +222,110 @@ class ReflowingSplitter(QSplitter):
             length = event.size().width() if wide else event.size().height()
             self.setSizes([max(length // max(count, 1), 1)] * count)
         super().resizeEvent(event)
+
+
+class SharingSplitter(QSplitter):
+    """A splitter that asks for no more than its widgets' minimum sizes and shares whatever its dock has: the
+    widgets' own size hints (a table's rows, a plot's scene) would make a view taller than its dock, while an
+    ignored size hint (Qt's ``Ignored`` policy) let the dock squeeze a plot below its minimum and cut it."""
+
+    def sizeHint(self) -> QSize:  # Qt override
+        return self.minimumSizeHint()
+
+
+class WrappingColumn(QWidget):
+    """A page whose minimum height follows its width: a wrapped label above a plot. Tabs and splitters ask
+    only for a widget's minimum size, not its height for a width, so a summary that wraps onto a third line in a
+    narrow dock pushed the plot below the page's edge."""
+
+    def minimumSizeHint(self) -> QSize:  # Qt override
+        hint = super().minimumSizeHint()
+        layout = self.layout()
+        if layout is not None and layout.hasHeightForWidth() and self.width() > 0:
+            hint.setHeight(max(hint.height(), layout.totalMinimumHeightForWidth(self.width())))
+        return hint
+
+    def resizeEvent(self, event) -> None:  # Qt override
+        super().resizeEvent(event)
+        if event.size().width() != event.oldSize().width():
+            self.updateGeometry()  # another width: another height for its label
+
+    def event(self, event) -> bool:  # Qt override
+        if event.type() == QEvent.Type.LayoutRequest:
+            self.updateGeometry()  # a new text: its holder asks again how low the page can be
+        return super().event(event)
+
+
+class _RowsFollowFont(QObject):
+    """Sets a table's row height from its font now and at each change of it (presenter mode's larger font)."""
+
+    def __init__(self, table, padding: int) -> None:
+        super().__init__(table)
+        self.padding = padding
+        self._fit(table)
+        table.installEventFilter(self)
+
+    def _fit(self, table) -> None:
+        table.verticalHeader().setDefaultSectionSize(table.fontMetrics().height() + self.padding)
+
+    def eventFilter(self, watched, event) -> bool:  # Qt override
+        if event.type() == QEvent.Type.FontChange:
+            self._fit(watched)
+        return False
+
+
+def rows_follow_font(table, padding: int = 6) -> None:
+    """Keep ``table``'s rows as high as its font needs: a height set once from the normal font cut the row
+    titles by a pixel in presenter mode (issue 17 item 5)."""
+    _RowsFollowFont(table, padding)
+
+
+class FittedPixmapLabel(QLabel):
+    """A picture (a strip of class templates) drawn at its own size where there is room and shrunk to the width
+    it is given where there is not: at its own size it made a view wider than a narrow dock, which then scrolled
+    sideways (issue 17 item 5)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._full = QPixmap()
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+
+    def setPixmap(self, pixmap: QPixmap) -> None:  # Qt override
+        self._full = QPixmap(pixmap)
+        self.updateGeometry()
+        self._fit()
+
+    def clear(self) -> None:  # Qt override
+        self._full = QPixmap()
+        super().clear()
+        self.updateGeometry()
+
+    def sizeHint(self) -> QSize:  # Qt override
+        return self._full.size() if not self._full.isNull() else super().sizeHint()
+
+    def minimumSizeHint(self) -> QSize:  # Qt override
+        return QSize(min(self._full.width(), 40), 0) if not self._full.isNull() else super().minimumSizeHint()
+
+    def hasHeightForWidth(self) -> bool:  # Qt override
+        return not self._full.isNull()
+
+    def heightForWidth(self, width: int) -> int:  # Qt override
+        if self._full.isNull() or self._full.width() <= 0:
+            return super().heightForWidth(width)
+        return math.ceil(self._full.height() * min(1.0, width / self._full.width()))
+
+    def resizeEvent(self, event) -> None:  # Qt override
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        if self._full.isNull():
+            return
+        if self.width() >= self._full.width():
+            super().setPixmap(self._full)
+        else:
+            super().setPixmap(self._full.scaledToWidth(max(self.width(), 1),
+                                                       Qt.TransformationMode.SmoothTransformation))
 
 
 class VerticalScrollArea(QScrollArea):

@@ -2,6 +2,7 @@
 projector's 1280×720 and at 1920×1080, each on a real X server (Xvfb) with the window at the size it chooses.
 
     .venv/bin/python tests/bench/screens.py [--out shots] [--sizes 1280x720 1920x1080] [--dataset NAME]
+                                            [--scale 2] [--maximised]
 
 For each size the script starts itself again under ``xvfb-run`` (Debian: ``xvfb xauth libxcb-cursor0
 libxcb-icccm4 libxcb-keysyms1``). What it saves is the whole screen (``QScreen.grabWindow(0)``), so whatever
@@ -12,6 +13,10 @@ does not fit is not in the picture, as it would not be on the projector:
   finished or given a few seconds; the buttons of ``PRESS`` pressed first);
 - ``presenter-WxH.png``: presenter mode (F11) on the same run, and with ``--presenter-views`` also
   ``presenter-view-<objectName>-WxH.png`` for each view.
+
+With ``--scale S`` the window is drawn at ``QT_SCALE_FACTOR=S`` (a 2560×1440 screen at scale 2 is a 1280×720 one
+drawn at twice the resolution) and the files are named ``…-WxH@S.png``. With ``--maximised`` the window fills the
+screen's available area, as a window manager maximises it (Xvfb has none).
 
 It drives the window as a person does (clicks on buttons and tabs, F11) and never calls a redraw itself.
 """
@@ -89,7 +94,8 @@ def _press(app, view, names) -> None:
         _wait(app, button.isEnabled, timeout_s=120.0)
 
 
-def shoot(out: Path, size: str, presenter_views: bool = False, dataset: str | None = None) -> int:
+def shoot(out: Path, size: str, presenter_views: bool = False, dataset: str | None = None,
+          maximised: bool = False) -> int:
     """Under a running X server: open the window, train, and save the pictures for ``size``."""
     from PySide6.QtCore import Qt
     from PySide6.QtTest import QTest
@@ -100,6 +106,8 @@ def shoot(out: Path, size: str, presenter_views: bool = False, dataset: str | No
 
     window = MainWindow(dataset=dataset) if dataset else MainWindow()
     window.show()
+    if maximised:
+        window.setGeometry(window.screen().availableGeometry())
     window.activateWindow()  # with no window manager under Xvfb, nothing gives the new window the keyboard
     _wait(app, window.isActiveWindow)
     _wait(app, lambda: window.controller.ready)
@@ -143,18 +151,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", nargs="+", default=list(DEFAULT_SIZES), help="screen sizes WxH")
     parser.add_argument("--presenter-views", action="store_true", help="each view in presenter mode too")
     parser.add_argument("--dataset", help="the data set to open (default: the window's own choice)")
+    parser.add_argument("--scale", help="QT_SCALE_FACTOR for the window (2: every pixel drawn twice as large)")
+    parser.add_argument("--maximised", action="store_true", help="the window fills the screen")
     parser.add_argument("--here", metavar="WxH", help=argparse.SUPPRESS)  # the run under xvfb-run
     args = parser.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     if args.here:
-        return shoot(out, args.here, args.presenter_views, args.dataset)
+        return shoot(out, args.here, args.presenter_views, args.dataset, args.maximised)
     status = 0
     for size in args.sizes:
         env = dict(os.environ, QT_QPA_PLATFORM="xcb")
+        if args.scale:
+            env["QT_SCALE_FACTOR"] = args.scale
+        name = f"{size}@{args.scale}" if args.scale else size
         command = ["xvfb-run", "-a", "-s", f"-screen 0 {size}x24", sys.executable, __file__, "--out", str(out),
-                   "--here", size] + (["--presenter-views"] if args.presenter_views else []) + (
-                      ["--dataset", args.dataset] if args.dataset else [])
+                   "--here", name] + (["--presenter-views"] if args.presenter_views else []) + (
+                      ["--dataset", args.dataset] if args.dataset else []) + (
+                      ["--maximised"] if args.maximised else [])
         status |= subprocess.run(command, env=env).returncode
     return status
 

@@ -423,6 +423,9 @@ def keep_run(qtbot, window) -> None:
 def test_legends_stay_small_with_kept_runs_and_shrink_back(qtbot, window):
     """Issue 12 item 8: each kept run widened the legends (173 → 387 px), they stayed wide after the runs were
     removed, and covered the newest part of the live curves."""
+    if window.views_below_action.isChecked():  # a narrow window (offscreen: 800 px) puts the views below the
+        trigger_menu(window, "View", "Views below the curves")  # curves: the plots' full height, as at 1280×720
+        wait_idle(qtbot, 300)
     run_to_the_end(qtbot, window)
     step, measured = last_step(window), last_measured_step(window)
     qtbot.waitUntil(lambda: drawn_to(window, step, measured), timeout=WAIT_MS)

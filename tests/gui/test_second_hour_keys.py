@@ -454,9 +454,6 @@ def test_the_landscape_x_labels_are_whole_where_they_are_seen(qtbot, window):
         if not shown_left <= canvas.mapToGlobal(left).x() <= canvas.mapToGlobal(right).x() <= \
                 shown_left + holder.width():
             sideways.append(text)
-    if sideways and window.view_docks["landscapeView"].widget().horizontalScrollBar().maximum() > 0:
-        pytest.xfail(f"the view is wider than its dock and scrolls sideways, cutting {sideways}: the layout's "
-                     "part of issue 17 (item 5) fits the views to their docks")
     assert sideways == [], f"cut by the dock: {sideways}"
 
 

@@ -125,7 +125,7 @@ class ConfusionView(InspectionView):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.graphics, 1)
         layout.addWidget(self.summary)
-        self.setMinimumSize(420, 360)
+        self.setMinimumSize(300, 300)  # a narrow dock or one below the curves (issue 17 item 5)
 
     # fed by the main window ---------------------------------------------------------------------------------
     def on_loaded(self, info) -> None:

@@ -18,14 +18,15 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QGridLayout, QHeaderView, QLabel, QPushButton,
-                               QSizePolicy, QSpinBox, QSplitter, QTableWidget, QTableWidgetItem, QTabWidget,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QHeaderView, QLabel, QPushButton, QSpinBox,
+                               QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
 from gdstudio.config import GRADCHECK_GOOD, GRADCHECK_WRONG
 from gdstudio.engine.gradcheck import (ALL_ENTRIES_UP_TO, SWEEP_ENTRIES, GradCheck, GradientTiming, HSweep,
                                        format_seconds, gradient_check, h_sweep, time_gradients, verdict)
+from gdstudio.gui.flow import flow_row
 from gdstudio.gui.views.inspection.common import PLOT_BACKGROUND, InspectionView, format_value, style_plot
+from gdstudio.gui.widgets import SharingSplitter, WrappingColumn, rows_follow_font
 from gdstudio.gui.worker import describe_error
 
 VERDICT_COLOURS = {"good": "#c7ecc7", "acceptable": "#eef5c0", "suspicious": "#fde0b0", "wrong": "#f7b9b9"}
@@ -156,7 +157,7 @@ class GradcheckView(InspectionView):
         self.table.verticalHeader().setVisible(False)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.horizontalHeader().setStretchLastSection(True)
-        self.table.verticalHeader().setDefaultSectionSize(self.table.fontMetrics().height() + 6)
+        rows_follow_font(self.table)
 
         self.plot_widget = pg.PlotWidget(background=PLOT_BACKGROUND)
         self.plot_widget.setObjectName("gradcheckPlot")
@@ -200,7 +201,7 @@ class GradcheckView(InspectionView):
         self.sweep_summary.setObjectName("gradcheckSweepSummary")
         self.sweep_summary.setWordWrap(True)
         self.sweep_summary.setTextFormat(Qt.TextFormat.RichText)
-        self.sweep_page = QWidget()
+        self.sweep_page = WrappingColumn()
         sweep_layout = QVBoxLayout(self.sweep_page)
         sweep_layout.setContentsMargins(0, 2, 0, 0)
         sweep_layout.addWidget(self.sweep_summary)
@@ -210,22 +211,18 @@ class GradcheckView(InspectionView):
         self.plot_tabs.addTab(self.plot_widget, "error by entry")
         self.plot_tabs.addTab(self.sweep_page, "error against h")
 
-        bar = QGridLayout()  # two rows: the view stays whole in a narrow dock
-        bar.addWidget(self.check_button, 0, 0)
-        bar.addWidget(self.batch_spin, 0, 1)
-        bar.addWidget(self.all_check, 1, 0)
-        bar.addWidget(self.count_spin, 1, 1)
-        bar.addWidget(self.sweep_button, 2, 0)
-        bar.addWidget(self.method_combo, 2, 1)
-        bar.setColumnStretch(2, 1)
-        splitter = QSplitter(Qt.Orientation.Vertical)
+        # As many rows as the dock's width needs (one or two in a wide dock, six in the narrowest).
+        bar = flow_row(self.check_button, self.batch_spin, self.all_check, self.count_spin, self.sweep_button,
+                       self.method_combo)
+        splitter = SharingSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.table)
         splitter.addWidget(self.plot_tabs)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 1)
-        # The splitter shares what the dock has: the table's and plots' own size hints would make the view taller
-        # than a 1280×720 dock, with the plots below its edge.
-        splitter.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Ignored)
+        # The splitter shares what the dock has (the table's and plots' own size hints would make the view taller
+        # than a 1280×720 dock, with the plots below its edge), but no less than the plots need: in a low dock
+        # (1024×768, views below the curves) the view scrolls rather than cutting the h-sweep plot.
+        splitter.setChildrenCollapsible(False)
         self.table.setMinimumHeight(90)
         self.splitter = splitter
         layout = QVBoxLayout(self.content)

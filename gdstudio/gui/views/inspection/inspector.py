@@ -21,7 +21,8 @@ from gdstudio.engine.inspect import image_maths
 from gdstudio.gui.views.inspection.common import (CORRECT_COLOUR, NEUTRAL_COLOUR, PLOT_BACKGROUND, WRONG_COLOUR,
                                                   InspectionView, format_value, image_for_display, pixels_pixmap,
                                                   short_names, style_plot)
-from gdstudio.gui.widgets import ReflowingSplitter
+from gdstudio.gui.flow import flow_row, group
+from gdstudio.gui.widgets import ReflowingSplitter, rows_follow_font
 from gdstudio.kernels import reference
 
 STRIP_SIZE = 24
@@ -135,7 +136,7 @@ class InspectorView(InspectionView):
         self.table.setHorizontalHeaderLabels(TABLE_COLUMNS)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.verticalHeader().setDefaultSectionSize(self.table.fontMetrics().height() + 6)
+        rows_follow_font(self.table)
         self.steps_text = QPlainTextEdit()
         self.steps_text.setObjectName("inspectorStepsText")
         self.steps_text.setReadOnly(True)
@@ -150,14 +151,9 @@ class InspectorView(InspectionView):
         top = QHBoxLayout()
         top.addWidget(self.strip_label, 1)
         top.addWidget(self.first_button)
-        typed = QHBoxLayout()
-        typed.addWidget(self.typed_check)
-        typed.addWidget(self.scores_edit, 1)
-        typed.addWidget(self.label_spin)
-        shown = QHBoxLayout()  # a row of its own: one row of all five is wider than the default dock
-        shown.addWidget(QLabel("Plots show:"))
-        shown.addWidget(self.loss_combo)
-        shown.addStretch(1)
+        # Rows that wrap in a narrow dock: one row of all five is wider than the default dock.
+        typed = flow_row(self.typed_check, self.scores_edit, self.label_spin)
+        shown = flow_row(group("Plots show:", self.loss_combo))
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)

@@ -1,7 +1,9 @@
 """Decision regions of 2-D data: the plane coloured by the winning class, each class's line s_c = 0, the points.
 
 Dragging a point moves it and clicking the plane adds one, in this view's own copy of the points (the session
-trains on its data, untouched); the loss and gradient of the current W on these points are shown as they change.
+trains on its data, untouched); the loss and gradient of the current W on these points are shown as they change,
+for the loss and λ in force or just chosen. The edited points outlive a Reset of the run (a new W on the same
+data); the view's own "Reset points" goes back to the training points.
 """
 
 from __future__ import annotations
@@ -11,9 +13,10 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Slot
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from gdstudio.engine.inspect import decision_grid, zero_score_lines
+from gdstudio.gui.flow import flow_row, group
 from gdstudio.gui.views.inspection.common import (PLOT_BACKGROUND, InspectionView, class_colour, format_value,
                                                   light_colour, style_plot)
 from gdstudio.kernels import reference
@@ -23,6 +26,7 @@ POINT_SIZE = 9
 ADDED_POINT_SIZE = 13
 LOSS_LABEL_LINES = 5
 """The loss read-out's height in lines at least (more where a narrow view wraps it further)."""
+PLOT_MINIMUM_SIZE = (240, 220)
 
 
 class _DraggablePoints(pg.ScatterPlotItem):
@@ -85,7 +89,11 @@ class RegionsView(InspectionView):
         self.original_loss: float | None = None
         self.zero_lines: list[pg.InfiniteLine] = []
         self._extent = (0.0, 255.0)
+        self._requested: dict = {}
+        """A loss or λ chosen in the window that no record carries yet (paused, finished): the text shows it."""
         self._build()
+        if controller is not None and hasattr(controller, "settings_requested"):
+            controller.settings_requested.connect(self._on_settings_requested)
 
     def _build(self) -> None:
         self.class_combo = QComboBox()
@@ -94,7 +102,13 @@ class RegionsView(InspectionView):
         self.reset_button.setObjectName("regionsResetButton")
         self.reset_button.setToolTip("Back to the training points")
         hint = QLabel("Drag a point to move it, or click the plane to add one.")
+        hint.setObjectName("regionsHint")
         hint.setWordWrap(True)
+        # The plot's title as a label above it, which wraps: pyqtgraph's title widened the plot beyond its dock.
+        self.caption = QLabel()
+        self.caption.setObjectName("regionsCaption")
+        self.caption.setWordWrap(True)
+        self.caption.setAlignment(Qt.AlignmentFlag.AlignHCenter)
         self.plot_widget = pg.PlotWidget(background=PLOT_BACKGROUND)
         self.plot_widget.setObjectName("regionsPlot")
         self.plot = self.plot_widget.getPlotItem()
@@ -115,22 +129,19 @@ class RegionsView(InspectionView):
         self.loss_label.setWordWrap(True)
         self.loss_label.setTextFormat(Qt.TextFormat.RichText)
         self.loss_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
-        # A fixed height (set for the view's width in resizeEvent): a label that grew while a point is dragged
-        # would resize the plot under the mouse.
-        self.loss_label.setFixedHeight(LOSS_LABEL_LINES * self.loss_label.fontMetrics().lineSpacing() + 4)
+        # A minimum height with a line to spare (see _fit_loss_label): a label that grew by a line while a point
+        # is dragged would resize the plot under the mouse. Not a fixed one: that cut the per-class gradients
+        # when the text grew (presenter mode's font, more points) without the view being resized.
+        self.loss_label.setMinimumHeight(LOSS_LABEL_LINES * self.loss_label.fontMetrics().lineSpacing() + 4)
 
-        bar = QHBoxLayout()
-        bar.addWidget(QLabel("New points' class:"))
-        bar.addWidget(self.class_combo)
-        bar.addStretch(1)
-        bar.addWidget(self.reset_button)
         layout = QVBoxLayout(self.content)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(hint)
-        layout.addLayout(bar)
+        layout.addLayout(flow_row(group("New points' class:", self.class_combo), self.reset_button))
+        layout.addWidget(self.caption)
         layout.addWidget(self.plot_widget, 1)
         layout.addWidget(self.loss_label)
-        self.plot_widget.setMinimumSize(300, 260)
+        self.plot_widget.setMinimumSize(*PLOT_MINIMUM_SIZE)
         self.reset_button.clicked.connect(self.reset_points)
 
     def resizeEvent(self, event) -> None:  # Qt override
@@ -138,22 +149,28 @@ class RegionsView(InspectionView):
         self._fit_loss_label(shrink=True)
 
     def _fit_loss_label(self, shrink: bool) -> None:
-        """Tall enough for the read-out at this width (a narrow dock wraps it into more lines), with a line to
-        spare: the longer numbers of a drag then fit without the label, and the plot above it, changing height
-        under the mouse. Only a resize of the view makes it shorter."""
+        """At least as tall as the read-out at this width (a narrow dock wraps it into more lines), with a line
+        to spare: the longer numbers of a drag then fit without the label, and the plot above it, changing height
+        under the mouse. Only a resize of the view makes it shorter. The layout gives the label more whenever its
+        text needs more (its height follows its width), so nothing of it is ever cut."""
         label = self.loss_label
         lines = label.fontMetrics().lineSpacing()
         width = max(label.width(), self.content.width() - 8)
         if width < self.plot_widget.minimumWidth():
             return  # not laid out yet: at a few pixels' width the text wraps into hundreds of lines (seen: 742 px)
+        held = label.minimumHeight()
+        label.setMinimumHeight(0)  # QLabel's heightForWidth is never below its minimum height: measure the text
         text_height = label.heightForWidth(width)
+        label.setMinimumHeight(held)
         wanted = max(text_height + lines, LOSS_LABEL_LINES * lines + 4)
-        if text_height > label.height() or (shrink and abs(wanted - label.height()) > lines // 2):
-            label.setFixedHeight(wanted)
+        if text_height > held or (shrink and abs(wanted - held) > lines // 2):
+            label.setMinimumHeight(wanted)
 
     # fed by the main window ---------------------------------------------------------------------------------
     def on_loaded(self, info) -> None:
+        previous = self.dataset
         super().on_loaded(info)
+        self._requested = {}  # the new session's settings are the values in force, queued changes included
         self.grid = self.region_classes = None
         for line in self.zero_lines:
             self.plot.removeItem(line)
@@ -161,6 +178,7 @@ class RegionsView(InspectionView):
         if info.num_features != 2 or self.dataset is None:
             return
         self._extent = (0.0, float(info.max_value))
+        chosen_class = self.class_combo.currentIndex()
         self.class_combo.clear()
         for c, name in enumerate(info.class_names):
             self.class_combo.addItem(name, c)
@@ -173,7 +191,45 @@ class RegionsView(InspectionView):
             self.zero_lines.append(line)
         low, high = self._extent
         self.plot.setRange(xRange=(low, high), yRange=(low, high), padding=0.02)
-        self.reset_points()
+        if self.changed.any() and _same_points(previous, self.dataset):
+            # A Reset of the run (a new W, the same data): the points the person moved or added stay.
+            self.class_combo.setCurrentIndex(max(min(chosen_class, self.class_combo.count() - 1), 0))
+            self._draw_points()
+            self._update_loss()
+        else:
+            self.reset_points()
+
+    def on_progress(self, batch) -> None:
+        super().on_progress(batch)
+        if batch:
+            self._forget_applied(batch[-1])
+
+    def on_ended(self, record) -> None:
+        super().on_ended(record)
+        self._forget_applied(record)
+
+    def _forget_applied(self, record) -> None:
+        """A chosen loss or λ that training now runs with is the record's: it need not be remembered here."""
+        carried = {"loss": record.loss_name, "reg": float(record.reg)}
+        self._requested = {name: value for name, value in self._requested.items() if carried[name] != value}
+
+    @Slot(dict)
+    def _on_settings_requested(self, changes: dict) -> None:
+        """A loss or λ chosen in the window: the text on the edited points uses it now (while paused or after the
+        run, no record brings it until training goes on)."""
+        chosen = {name: (float(value) if name == "reg" else value) for name, value in changes.items()
+                  if name in ("loss", "reg")}
+        if chosen:
+            self._requested.update(chosen)
+            self._dirty = True  # drawn at the next refresh while the view is on screen
+
+    @property
+    def loss_name(self) -> str:
+        return self._requested.get("loss", super().loss_name)
+
+    @property
+    def reg(self) -> float:
+        return self._requested.get("reg", super().reg)
 
     # the points -------------------------------------------------------------------------------------------------
     @Slot()
@@ -293,8 +349,18 @@ class RegionsView(InspectionView):
             line.setPos(QPointF(float(foot[0]), float(foot[1])))
             line.setAngle(math.degrees(math.atan2(normal[0], -normal[1])))
             line.show()
-        self.plot.setTitle(f"Winning class (shaded), s<sub>c</sub> = 0 (dashed), training points · step {self.step}")
+        self.caption.setText(f"Winning class (shaded), s<sub>c</sub> = 0 (dashed), training points · step "
+                             f"{self.step}")
         self._update_loss()
+
+
+def _same_points(before, after) -> bool:
+    """Two data sets with the same training points and labels (a Reset keeps the session's data)."""
+    if before is None or after is None:
+        return False
+    if before is after:
+        return True
+    return (np.array_equal(before.X_train, after.X_train) and np.array_equal(before.y_train, after.y_train))
 
 
 def _subscript(number: int) -> str:

@@ -7,9 +7,10 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Slot
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QLabel, QVBoxLayout, QWidget
 
 from gdstudio.engine.inspect import templates
+from gdstudio.gui.flow import flow_row
 from gdstudio.gui.views.inspection.common import PLOT_BACKGROUND, InspectionView, format_value
 from gdstudio.kernels import reference
 
@@ -70,16 +71,12 @@ class TemplatesView(InspectionView):
         self.mosaic_item = pg.ImageItem(axisOrder="row-major")
         self.view_box.addItem(self.mosaic_item)
 
-        bar = QHBoxLayout()
-        bar.addWidget(self.shared_check)
-        bar.addWidget(self.gradient_check)
-        bar.addStretch(1)
         layout = QVBoxLayout(self.content)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.addLayout(bar)
+        layout.addLayout(flow_row(self.shared_check, self.gradient_check))  # two rows in a narrow dock
         layout.addWidget(self.graphics, 1)
         layout.addWidget(self.caption)
-        self.setMinimumSize(360, 260)
+        self.setMinimumSize(240, 260)
 
         self.shared_check.toggled.connect(self._on_option_toggled)
         self.gradient_check.toggled.connect(self._on_option_toggled)

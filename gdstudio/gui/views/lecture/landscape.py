@@ -7,9 +7,10 @@ from collections import deque
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Slot
-from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDoubleSpinBox, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from gdstudio.engine.lecture import directions, landscape_1d, landscape_2d
+from gdstudio.gui.flow import flow_row
 from gdstudio.gui.views.lecture.base import LectureView
 from gdstudio.gui.views.lecture.jobs import fit_axis_label, view_batch
 from gdstudio.gui.widgets import ReflowingSplitter
@@ -131,10 +132,7 @@ class LandscapeView(LectureView):
         self.summary_label.setObjectName("landscapeSummary")
         self.summary_label.setWordWrap(True)
 
-        form = QHBoxLayout()
-        form.addWidget(self.zoom_spin)
-        form.addWidget(self.direction_button)
-        form.addStretch(1)
+        form = flow_row(self.zoom_spin, self.direction_button)  # two rows in a narrow dock
         plots = ReflowingSplitter(SIDE_BY_SIDE_WIDTH)  # one above the other in a narrow dock
         plots.addWidget(self.line_plot)
         plots.addWidget(self.plane_plot)

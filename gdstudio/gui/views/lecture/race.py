@@ -5,18 +5,22 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Slot
-from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton, QSpinBox,
-                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QPushButton, QSpinBox, QTableWidget,
+                               QTableWidgetItem, QVBoxLayout, QWidget)
 
 from gdstudio.engine.lecture import LECTURE_ORDER, race
 from gdstudio.engine.strategies import EVALUATIONS_PER_STEP
+from gdstudio.gui.flow import flow_row, group
 from gdstudio.gui.views.lecture.base import LectureView
 from gdstudio.gui.views.lecture.jobs import IN_PROCESS, STRATEGY_COLOURS, legend_symbols, percent
 
 DEFAULT_BUDGET = 1000
 STRATEGY_TITLES = {"random-search": "Random search", "random-local-search": "Random local search", "sgd": "SGD"}
-TABLE_COLUMNS = (("val_accuracy", "val acc"), ("train_accuracy", "train acc"), ("test_accuracy", "test acc"),
-                 ("loss", "loss"), ("evaluations", "evaluations"), ("seconds", "seconds"))
+TABLE_ROWS = (("val_accuracy", "val acc"), ("train_accuracy", "train acc"), ("test_accuracy", "test acc"),
+              ("loss", "loss"), ("evaluations", "evaluations"), ("seconds", "seconds"))
+"""The final table's rows (one column per strategy): six measures side by side cut their titles in a narrow
+dock ("valuatior"), three strategies do not."""
+COLUMN_TITLES = {"random-search": "Random\nsearch", "random-local-search": "Random\nlocal\nsearch", "sgd": "SGD"}
 
 
 def lecture_order_holds(results: dict) -> bool:
@@ -63,26 +67,30 @@ class RaceView(LectureView):
                                                symbolBrush=colour, symbolPen=None, name=STRATEGY_TITLES[name])
             legend_symbols(self.curves[name])  # the legend's markers in colour before the first race
 
-        self.table = QTableWidget(len(LECTURE_ORDER), len(TABLE_COLUMNS))
+        self.table = QTableWidget(len(TABLE_ROWS), len(LECTURE_ORDER))
         self.table.setObjectName("raceTable")
-        self.table.setHorizontalHeaderLabels([title for _, title in TABLE_COLUMNS])
-        self.table.setVerticalHeaderLabels([STRATEGY_TITLES[name] for name in LECTURE_ORDER])
+        self.table.setHorizontalHeaderLabels([COLUMN_TITLES[name] for name in LECTURE_ORDER])
+        self.table.setVerticalHeaderLabels([title for _, title in TABLE_ROWS])
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        rows = self.table.verticalHeader().defaultSectionSize() * len(LECTURE_ORDER)
+        # Each column at least as wide as the widest title (the columns share the width equally), so that the
+        # table's minimum width says what the view needs and no title is cut.
+        header = self.table.horizontalHeader()
+        margin = header.style().pixelMetric(header.style().PixelMetric.PM_HeaderMargin)
+        widest = max(header.fontMetrics().horizontalAdvance(line) for title in COLUMN_TITLES.values()
+                     for line in title.split("\n"))
+        header.setMinimumSectionSize(widest + 2 * margin + 8)
+        self.table.setMinimumWidth(self.table.verticalHeader().sizeHint().width() + len(LECTURE_ORDER)
+                                   * header.minimumSectionSize() + 2 * self.table.frameWidth())
+        rows = self.table.verticalHeader().defaultSectionSize() * len(TABLE_ROWS)
         self.table.setFixedHeight(rows + self.table.horizontalHeader().sizeHint().height()
                                   + 2 * self.table.frameWidth() + 2)
         self.verdict_label = QLabel("")
         self.verdict_label.setObjectName("raceVerdict")
         self.verdict_label.setWordWrap(True)
 
-        form = QHBoxLayout()
-        form.addWidget(QLabel("Budget"))
-        form.addWidget(self.budget_spin)
-        form.addWidget(self.race_button)
-        form.addStretch(1)
         layout = QVBoxLayout(self)
-        layout.addLayout(form)
+        layout.addLayout(flow_row(group("Budget", self.budget_spin), self.race_button))
         layout.addWidget(self.status_label)
         layout.addWidget(self.plot, 1)
         layout.addWidget(self.table)
@@ -137,9 +145,9 @@ class RaceView(LectureView):
         self.results = results
         for name, result in results.items():
             self.curves[name].setData(np.asarray(result.evaluations, float), 100.0 * result.val_accuracy)
-        for row, name in enumerate(LECTURE_ORDER):
+        for column, name in enumerate(LECTURE_ORDER):
             values = results[name].row()
-            for column, (key, _) in enumerate(TABLE_COLUMNS):
+            for row, (key, _) in enumerate(TABLE_ROWS):
                 value = values[key]
                 if key.endswith("accuracy"):
                     text = percent(value)

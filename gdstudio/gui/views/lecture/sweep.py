@@ -11,11 +11,12 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Slot
-from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QGridLayout, QLabel, QLineEdit, QPushButton,
-                               QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QLabel, QLineEdit, QPushButton, QSpinBox, QVBoxLayout,
+                               QWidget)
 
 from gdstudio.engine.cluster import Cluster
 from gdstudio.engine.sweep import ERROR, sweep
+from gdstudio.gui.flow import flow_row, group
 from gdstudio.gui.views.lecture.base import LectureView
 from gdstudio.gui.views.lecture.jobs import IN_PROCESS, percent
 from gdstudio.gui.widgets import ReflowingSplitter, SciSpinBox, format_number
@@ -172,26 +173,13 @@ class SweepView(LectureView):
         self.best_label.setObjectName("sweepBest")
         self.best_label.setWordWrap(True)
 
-        form = QGridLayout()  # four columns: whole in the default dock width
-        form.addWidget(QLabel("Trials"), 0, 0)
-        form.addWidget(self.trials_spin, 0, 1)
-        form.addWidget(QLabel("epochs each"), 0, 2)
-        form.addWidget(self.epochs_spin, 0, 3)
-        form.addWidget(QLabel("α from"), 1, 0)
-        form.addWidget(self.lr_low, 1, 1)
-        form.addWidget(QLabel("to"), 1, 2)
-        form.addWidget(self.lr_high, 1, 3)
-        form.addWidget(QLabel("λ from"), 2, 0)
-        form.addWidget(self.reg_low, 2, 1)
-        form.addWidget(QLabel("to"), 2, 2)
-        form.addWidget(self.reg_high, 2, 3)
-        form.addWidget(QLabel("Rounds"), 3, 0)
-        form.addWidget(self.rounds_spin, 3, 1)
-        form.addWidget(self.place_combo, 3, 2, 1, 2)
-        form.addWidget(self.start_button, 4, 0, 1, 2)
-        form.addWidget(self.scheduler_edit, 4, 2, 1, 2)
-        form.setColumnStretch(4, 1)
-        plots = ReflowingSplitter(SIDE_BY_SIDE_WIDTH)  # the map above the curves in a narrow dock
+        # As many rows as the dock's width needs: one or two on a wide screen, more in the narrowest dock.
+        form = flow_row(group("Trials", self.trials_spin), group("epochs each", self.epochs_spin),
+                        group("α from", self.lr_low, "to", self.lr_high),
+                        group("λ from", self.reg_low, "to", self.reg_high), group("Rounds", self.rounds_spin),
+                        self.place_combo, self.scheduler_edit, self.start_button)
+        # The map above the curves in a narrow dock; the curves' plot has a title, and its axis title needs room.
+        plots = ReflowingSplitter(SIDE_BY_SIDE_WIDTH, stacked_height=260)
         plots.addWidget(self.map_plot)
         plots.addWidget(self.curve_plot)
         plots.setSizes([550, 450])

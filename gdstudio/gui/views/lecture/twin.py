@@ -8,14 +8,15 @@ import time
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Slot
-from PySide6.QtWidgets import (QComboBox, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSpinBox,
-                               QStackedWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QGridLayout, QLabel, QPushButton, QSpinBox, QStackedWidget, QVBoxLayout,
+                               QWidget)
 
 from gdstudio.config import LOSS_TITLES
 from gdstudio.engine.lecture import run_twins, twin_sessions
+from gdstudio.gui.flow import FlowLayout, flow_row, group
 from gdstudio.gui.views.lecture.base import LectureView
 from gdstudio.gui.views.lecture.jobs import IN_PROCESS, TWIN_COLOURS, legend_symbols, percent, template_pixmap
-from gdstudio.gui.widgets import ReflowingSplitter, SciSpinBox, format_number
+from gdstudio.gui.widgets import FittedPixmapLabel, ReflowingSplitter, SciSpinBox, format_number
 
 DEFAULT_TWIN_STEPS = 400
 SIDE_BY_SIDE_WIDTH = 640
@@ -169,7 +170,7 @@ class TwinView(LectureView):
         self.accuracy_plot.setXLink(self.loss_plot)
 
         self.template_titles = (QLabel(""), QLabel(""))
-        self.template_images = (QLabel(""), QLabel(""))
+        self.template_images = (FittedPixmapLabel(), FittedPixmapLabel())  # narrower than a narrow dock
         templates = QGridLayout()
         for k in range(2):
             r, g, b = TWIN_COLOURS[k]
@@ -182,14 +183,11 @@ class TwinView(LectureView):
         self.templates_box = QWidget()
         self.templates_box.setLayout(templates)
 
-        form = QGridLayout()  # three rows: whole in the default dock width
-        form.addWidget(QLabel("What differs"), 0, 0)
-        form.addWidget(self.difference_combo, 0, 1)
-        form.addWidget(self.values_stack, 1, 0, 1, 3)
-        form.addWidget(QLabel("Steps"), 2, 0)
-        form.addWidget(self.steps_spin, 2, 1)
-        form.addWidget(self.start_button, 2, 2)
-        form.setColumnStretch(3, 1)
+        # Rows that wrap in a narrow dock ("Train twins" went off its right edge).
+        form = QVBoxLayout()
+        form.addLayout(flow_row(group("What differs", self.difference_combo)))
+        form.addWidget(self.values_stack)
+        form.addLayout(flow_row(group("Steps", self.steps_spin), self.start_button))
         plots = ReflowingSplitter(SIDE_BY_SIDE_WIDTH)  # one above the other in a narrow dock
         plots.addWidget(self.loss_plot)
         plots.addWidget(self.accuracy_plot)
@@ -318,10 +316,10 @@ def twin_steps(steps: int, batch_size: int, smaller: int) -> int:
 
 
 def _pair(first_label: str, first: QWidget, second_label: str, second: QWidget) -> QWidget:
+    """Two labelled boxes on a row, or on two rows in a narrow dock."""
     box = QWidget()
-    layout = QHBoxLayout(box)
+    layout = FlowLayout(box)
     layout.setContentsMargins(0, 0, 0, 0)
-    for text, widget in ((first_label, first), (second_label, second)):
-        layout.addWidget(QLabel(text))
-        layout.addWidget(widget)
+    layout.addWidget(group(first_label, first))
+    layout.addWidget(group(second_label, second))
     return box
