@@ -408,7 +408,7 @@ def _drag_point(qtbot, view, start: QPoint, end: QPoint) -> None:
 
 
 def _pause_a_long_run(qtbot, window) -> None:
-    type_into(qtbot, find(window, QDoubleSpinBox, "epochsSpin"), "100000", commit=Qt.Key.Key_Return)
+    type_into(qtbot, find(window, QDoubleSpinBox, "epochsSpin"), "1000000", commit=Qt.Key.Key_Return)
     click(qtbot, find(window, QPushButton, "startButton"))
     qtbot.waitUntil(lambda: window.controller.state == "running", timeout=WAIT_MS)
     qtbot.wait(300)
