@@ -31,6 +31,7 @@ import numpy as np
 from gdstudio.config import TrainConfig
 from gdstudio.data.dataset import Dataset
 from gdstudio.engine.backends import cuda_status
+from gdstudio.engine.bench import _TorchLoop as SyntheticTorchLoop
 
 REAL_WORKLOADS = ("fashion-mnist",)
 TARGET_ACCURACY = 0.82
@@ -113,8 +114,9 @@ class NumpyLoop:
         return float(np.mean(np.argmax(self.X_test @ self.W + self.b, axis=1) == self.y_test))
 
 
-class TorchLoop:
-    """PyTorch: ``nn.Linear`` (initialised as the others) + its loss + ``SGD`` with weight decay 2λ."""
+class TorchLoop(SyntheticTorchLoop):
+    """PyTorch: ``nn.Linear`` (initialised as the others) + its loss + ``SGD`` with weight decay 2λ; its epoch is
+    the synthetic benchmark's."""
 
     def __init__(self, torch, data: Dataset, settings: dict, device: str) -> None:
         self.torch, self.device, self.name = torch, device, f"torch-{device}"
@@ -130,18 +132,6 @@ class TorchLoop:
         self.criterion = torch.nn.CrossEntropyLoss() if settings["loss"] == "softmax" else torch.nn.MultiMarginLoss()
         self.optimiser = torch.optim.SGD(self.model.parameters(), lr=settings["lr"], weight_decay=2 * settings["reg"])
         self.batch_size = settings["batch_size"]
-
-    def epoch(self) -> None:
-        torch = self.torch
-        N = self.X.shape[0]
-        order = torch.randperm(N, device=self.device)
-        for lo in range(0, N, self.batch_size):
-            rows = order[lo:lo + self.batch_size]
-            self.optimiser.zero_grad(set_to_none=True)
-            self.criterion(self.model(self.X[rows]), self.y[rows]).backward()
-            self.optimiser.step()
-        if self.device != "cpu":
-            torch.cuda.synchronize()
 
     def test_accuracy(self) -> float:
         with self.torch.no_grad():

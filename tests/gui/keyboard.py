@@ -11,7 +11,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QDockWidget, QTabBar, QWidget
 
-from tests.gui.person import WAIT_MS
+from tests.gui.person import WAIT_MS, show_view
 
 MAX_TAB_PRESSES = 300
 """More Tab presses than the window has stops: a walk that has not arrived by then is stuck or lost."""
@@ -91,25 +91,5 @@ def wait_for_focus(qtbot, widget: QWidget) -> None:
 
 
 def click_view_tab(qtbot, window, name: str):
-    """Click the tab of view ``name`` (scrolling the tab bar with its arrows first if needed); the view, once it
-    can be seen."""
-    from PySide6.QtWidgets import QToolButton
-
-    from tests.gui.person import click
-
-    view = window.views[name]
-    title = type(view).title
-    for bar in window.findChildren(QTabBar):
-        titles = [bar.tabText(i) for i in range(bar.count())]
-        if title not in titles or not bar.isVisible():
-            continue
-        index = titles.index(title)
-        arrows = [b for b in bar.findChildren(QToolButton) if b.isVisible()]
-        for _ in range(20):
-            if bar.rect().contains(bar.tabRect(index)) or not arrows:
-                break
-            click(qtbot, arrows[-1])  # the right arrow
-        click(qtbot, bar, pos=bar.tabRect(index).center())
-        qtbot.waitUntil(lambda: view.isVisible() and not view.visibleRegion().isEmpty(), timeout=WAIT_MS)
-        return view
-    raise AssertionError(f"no tab titled {title!r}")
+    """Click the tab of view ``name`` (see :func:`tests.gui.person.show_view`); the view, once it can be seen."""
+    return show_view(qtbot, window, name)

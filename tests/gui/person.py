@@ -153,3 +153,25 @@ def pick(qtbot, combo, text: str) -> None:
     rect = view.visualRect(combo.model().index(index, combo.modelColumn()))
     qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     qtbot.waitUntil(lambda: not view.isVisible(), timeout=WAIT_MS)
+
+
+def show_view(qtbot, window, name: str):
+    """Click the tab of view ``name`` (scrolling the tab bar with its arrows first if needed); the view."""
+    from PySide6.QtWidgets import QTabBar, QToolButton
+
+    view = window.views[name]
+    title = type(view).title
+    for bar in window.findChildren(QTabBar):
+        titles = [bar.tabText(i) for i in range(bar.count())]
+        if title not in titles or not bar.isVisible():
+            continue
+        index = titles.index(title)
+        arrows = [b for b in bar.findChildren(QToolButton) if b.isVisible()]
+        for _ in range(20):
+            if bar.rect().contains(bar.tabRect(index)) or not arrows:
+                break
+            click(qtbot, arrows[-1])  # the right arrow
+        click(qtbot, bar, pos=bar.tabRect(index).center())
+        qtbot.waitUntil(lambda: view.isVisible() and not view.visibleRegion().isEmpty(), timeout=WAIT_MS)
+        return view
+    raise AssertionError(f"no tab titled {title!r}")

@@ -19,12 +19,12 @@ import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import QPointF, Qt, QTimer
 from PySide6.QtWidgets import (QApplication, QComboBox, QDoubleSpinBox, QFileDialog, QLabel, QMessageBox, QPushButton,
-                               QSpinBox, QTabBar, QToolButton)
+                               QSpinBox)
 
 from gdstudio.data.catalog import DATASETS
 
 from .conftest import LOAD_TIMEOUT_MS
-from .person import WAIT_MS, click, curve_data, find, named_curve, pick, type_into, visible_text
+from .person import WAIT_MS, click, curve_data, find, named_curve, pick, show_view, type_into, visible_text
 
 RUN_TIMEOUT_MS = 30_000
 SWEEP_TIMEOUT_MS = 90_000
@@ -76,26 +76,6 @@ def data_set_action(window, text: str):
     matches = [a for a in data_menu.actions() if a.text() == text]
     assert matches, f"no entry {text!r} in File → Data sets"
     return matches[0]
-
-
-def show_view(qtbot, window, name: str):
-    """Click the tab of view ``name`` (scrolling the tab bar with its arrows first if needed); the view."""
-    view = window.views[name]
-    title = type(view).title
-    for bar in window.findChildren(QTabBar):
-        titles = [bar.tabText(i) for i in range(bar.count())]
-        if title not in titles or not bar.isVisible():
-            continue
-        index = titles.index(title)
-        arrows = [b for b in bar.findChildren(QToolButton) if b.isVisible()]
-        for _ in range(20):
-            if bar.rect().contains(bar.tabRect(index)) or not arrows:
-                break
-            click(qtbot, arrows[-1])  # the right arrow
-        click(qtbot, bar, pos=bar.tabRect(index).center())
-        qtbot.waitUntil(lambda: view.isVisible() and not view.visibleRegion().isEmpty(), timeout=WAIT_MS)
-        return view
-    raise AssertionError(f"no tab titled {title!r}")
 
 
 _answering: list[list] = []
