@@ -122,31 +122,41 @@ class NumpyLoop:
         self.b = np.zeros(C, np.float32)
 
     def epoch(self) -> None:
-        X, y, W, b, B = self.X, self.y, self.W, self.b, self.batch_size
-        lr, reg = np.float32(LEARNING_RATE), np.float32(REG)
-        order = self.rng.permutation(len(y))
-        for lo in range(0, len(y), B):
-            rows = order[lo:lo + B]
-            x, yb = X[rows], y[rows]
-            n = len(rows)
-            picked = np.arange(n)
-            S = x @ W + b
-            if self.loss == "softmax":
-                S -= S.max(axis=1, keepdims=True)
-                P = np.exp(S)
-                P /= P.sum(axis=1, keepdims=True)
-                self.last_loss = -np.log(P[picked, yb]).mean() + reg * np.sum(W * W)
-                P[picked, yb] -= 1
-                dS = P / n
-            else:
-                margins = np.maximum(0, S - S[picked, yb][:, None] + 1)
-                margins[picked, yb] = 0
-                self.last_loss = margins.sum() / n + reg * np.sum(W * W)
-                dS = (margins > 0).astype(np.float32)
-                dS[picked, yb] = -dS.sum(axis=1)
-                dS /= n
-            W -= lr * (x.T @ dS + 2 * reg * W)
-            b -= lr * dS.sum(axis=0)
+        self.last_loss = numpy_sgd_epoch(self.X, self.y, self.W, self.b, self.rng.permutation(len(self.y)),
+                                         self.batch_size, LEARNING_RATE, REG, self.loss, with_loss=True)
+
+
+def numpy_sgd_epoch(X, y, W, b, order, batch_size: int, lr: float, reg: float, loss: str,
+                    with_loss: bool = False) -> float | None:
+    """One epoch of the classic float32 NumPy loop over the rows in ``order``, updating ``W`` (D, C) and ``b`` in
+    place; with ``with_loss``, the last batch's loss (computed each step, as a run reports it)."""
+    lr, reg = np.float32(lr), np.float32(reg)
+    last_loss = None
+    for lo in range(0, len(order), batch_size):
+        rows = order[lo:lo + batch_size]
+        x, yb = X[rows], y[rows]
+        n = len(rows)
+        picked = np.arange(n)
+        S = x @ W + b
+        if loss == "softmax":
+            S -= S.max(axis=1, keepdims=True)
+            P = np.exp(S)
+            P /= P.sum(axis=1, keepdims=True)
+            if with_loss:
+                last_loss = -np.log(P[picked, yb]).mean() + reg * np.sum(W * W)
+            P[picked, yb] -= 1
+            dS = P / n
+        else:
+            margins = np.maximum(0, S - S[picked, yb][:, None] + 1)
+            margins[picked, yb] = 0
+            if with_loss:
+                last_loss = margins.sum() / n + reg * np.sum(W * W)
+            dS = (margins > 0).astype(np.float32)
+            dS[picked, yb] = -dS.sum(axis=1)
+            dS /= n
+        W -= lr * (x.T @ dS + 2 * reg * W)
+        b -= lr * dS.sum(axis=0)
+    return last_loss
 
 
 class _TorchLoop:

@@ -32,6 +32,7 @@ from gdstudio.config import TrainConfig
 from gdstudio.data.dataset import Dataset
 from gdstudio.engine.backends import cuda_status
 from gdstudio.engine.bench import _TorchLoop as SyntheticTorchLoop
+from gdstudio.engine.bench import numpy_sgd_epoch
 
 REAL_WORKLOADS = ("fashion-mnist",)
 TARGET_ACCURACY = 0.82
@@ -85,30 +86,9 @@ class NumpyLoop:
         self.b = np.zeros(data.num_classes, np.float32)
 
     def epoch(self) -> None:
-        X, y, W, b = self.X, self.y, self.W, self.b
-        B = self.settings["batch_size"]
-        lr, reg = np.float32(self.settings["lr"]), np.float32(self.settings["reg"])
-        order = self.rng.permutation(len(y))
-        for lo in range(0, len(y), B):
-            rows = order[lo:lo + B]
-            x, yb = X[rows], y[rows]
-            n = len(rows)
-            picked = np.arange(n)
-            S = x @ W + b
-            if self.settings["loss"] == "softmax":
-                S -= S.max(axis=1, keepdims=True)
-                P = np.exp(S)
-                P /= P.sum(axis=1, keepdims=True)
-                P[picked, yb] -= 1
-                dS = P / n
-            else:
-                margins = np.maximum(0, S - S[picked, yb][:, None] + 1)
-                margins[picked, yb] = 0
-                dS = (margins > 0).astype(np.float32)
-                dS[picked, yb] = -dS.sum(axis=1)
-                dS /= n
-            W -= lr * (x.T @ dS + 2 * reg * W)
-            b -= lr * dS.sum(axis=0)
+        settings = self.settings
+        numpy_sgd_epoch(self.X, self.y, self.W, self.b, self.rng.permutation(len(self.y)), settings["batch_size"],
+                        settings["lr"], settings["reg"], settings["loss"])
 
     def test_accuracy(self) -> float:
         return float(np.mean(np.argmax(self.X_test @ self.W + self.b, axis=1) == self.y_test))

@@ -149,10 +149,7 @@ def gradient_check(W, b, x, y, loss: str, reg: float, count: int | None = None, 
         ``[L(W + h) − L(W − h)] / 2h`` or ``[L(W + h) − L(W)] / h``.
     """
     check_method(method)
-    W = np.array(W, dtype=np.float64)
-    b = np.array(b, dtype=np.float64)
-    x = np.asarray(x, dtype=np.float64)
-    y = np.asarray(y, dtype=np.int64)
+    W, b, x, y = _float64_problem(W, b, x, y)
     C, D = W.shape
     _, dW, db = reference.loss_and_grad(W, b, x, y, loss, reg)
     wide = np.longdouble
@@ -270,10 +267,7 @@ def h_sweep(W, b, x, y, loss: str, reg: float, steps=SWEEP_STEPS, count: int = S
     y : ndarray of shape (N,), int.
     steps : sequence of float — the h values.
     """
-    W = np.array(W, dtype=np.float64)
-    b = np.array(b, dtype=np.float64)
-    x = np.asarray(x, dtype=np.float64)
-    y = np.asarray(y, dtype=np.int64)
+    W, b, x, y = _float64_problem(W, b, x, y)
     C, D = W.shape
     base, dW, db = reference.loss_and_grad(W, b, x, y, loss, reg)
     analytic = np.hstack([dW, db[:, None]]).ravel()  # row c: W[c, 0..D-1], then b[c]
@@ -392,10 +386,7 @@ def time_gradients(W, b, x, y, loss: str, reg: float, method: str = "centred", h
     Entries are differenced in order for about ``budget_s``; the rest is extrapolated at the same pace.
     """
     check_method(method)
-    W = np.array(W, dtype=np.float64)
-    b = np.array(b, dtype=np.float64)
-    x = np.asarray(x, dtype=np.float64)
-    y = np.asarray(y, dtype=np.int64)
+    W, b, x, y = _float64_problem(W, b, x, y)
     C, D = W.shape
     total = C * (D + 1)
     analytic, = _seconds_per_call(lambda: reference.loss_and_grad(W, b, x, y, loss, reg))
@@ -423,3 +414,10 @@ def time_gradients(W, b, x, y, loss: str, reg: float, method: str = "centred", h
                           analytic_seconds=analytic, numerical_seconds=numerical, cifar10_entries=big_entries,
                           cifar10_analytic_seconds=big_analytic,
                           cifar10_numerical_seconds=big_loss * loss_evaluations(method, big_entries))
+
+
+def _float64_problem(W, b, x, y) -> tuple:
+    """Copies of ``W`` and ``b`` and views of ``x`` and ``y`` in float64 (int64 labels): the checks perturb ``W``
+    and ``b`` in place and evaluate the reference loss in double precision."""
+    return (np.array(W, dtype=np.float64), np.array(b, dtype=np.float64), np.asarray(x, dtype=np.float64),
+            np.asarray(y, dtype=np.int64))
