@@ -238,10 +238,7 @@ class Session:
             return dict(self._pending)
 
     def apply_queued(self) -> tuple[Change, ...]:
-        """Apply the queued changes now, as the next chunk would: marked as live changes at the current step."""
-        return self._apply_pending()
-
-    def _apply_pending(self) -> tuple[Change, ...]:
+        """Apply the queued changes now (each chunk starts so): marked as live changes at the current step."""
         with self._lock:
             pending, self._pending = self._pending, {}
         changes = []
@@ -348,7 +345,7 @@ class Session:
         while True:
             if max_steps is not None and done_this_call >= max_steps:
                 return  # before applying requests: they would be applied but never reported
-            changes = self._apply_pending()
+            changes = self.apply_queued()
             if self._stop.is_set():
                 self._stop.clear()
                 yield self._final(STOPPED, "stopped by request", changes)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 import time
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,6 +24,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QListW
                                QPushButton, QSizePolicy, QSlider, QSplitter, QVBoxLayout, QWidget)
 
 from gdstudio.gui.flow import flow_row, group
+from gdstudio.gui.plotitems import remove_line
 from gdstudio.gui.series import X_AXES, RunCurves, display
 from gdstudio.gui.views.lessons import adopt_presenter_texts
 
@@ -519,22 +519,8 @@ class CurvesView(QWidget):
             self._remove_marker(self._markers.pop(0)[1])
 
     def _remove_marker(self, lines) -> None:
-        label = lines[0].label
-        scene = label.scene()
-        # A pyqtgraph label joins its scene's sigPrepareForPaint when first painted and leaves it only when
-        # painted in another scene: removed, it stayed connected, and once the garbage collector had emptied its
-        # Python side, the next paint called it ("'InfLineLabel' object has no attribute 'textItem'", seen in the
-        # soak under load). Hidden and disconnected first, nothing calls it again.
-        label.setVisible(False)
-        if scene is not None:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)  # never painted: it had not connected
-                try:
-                    scene.sigPrepareForPaint.disconnect(label.updateTransform)
-                except (RuntimeError, TypeError):
-                    pass
         for plot, line in zip((self.loss_plot, self.accuracy_plot), lines):
-            plot.removeItem(line)
+            remove_line(plot, line)
 
     def marker_lines(self) -> list:
         """The labelled change markers on ``lossPlot``, oldest first."""

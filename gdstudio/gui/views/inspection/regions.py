@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QComboBox, QLabel, QPushButton, QVBoxLayout, QWidg
 
 from gdstudio.engine.inspect import decision_grid, zero_score_lines
 from gdstudio.gui.flow import flow_row, group
+from gdstudio.gui.plotitems import remove_line
 from gdstudio.gui.views.inspection.common import (PLOT_BACKGROUND, InspectionView, class_colour, format_value,
                                                   light_colour, style_plot)
 from gdstudio.kernels import reference
@@ -173,7 +174,7 @@ class RegionsView(InspectionView):
         self._requested = {}  # the new session's settings are the values in force, queued changes included
         self.grid = self.region_classes = None
         for line in self.zero_lines:
-            self.plot.removeItem(line)
+            remove_line(self.plot, line)
         self.zero_lines = []
         if info.num_features != 2 or self.dataset is None:
             return
